@@ -1,0 +1,114 @@
+# intake: an AI intake chat for professional-services firms.
+#
+#   make            build the programs into build/
+#   make run        install missing packages, build, serve on 127.0.0.1:$(PORT)
+#   make test       every test, under AddressSanitizer and UBSan, -Werror
+#   make bench      optimised build under the real web server (see bench/)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Local overrides go in Makefile.local.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+SHAREDIR ?= $(PREFIX)/share/intake
+PORT	?= 8080
+SERVER	?= lighttpd
+BUILD	?= build
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WERROR	?=
+# What the code needs whatever CFLAGS says (make CFLAGS=... keeps these).
+WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wwrite-strings -pedantic
+PKGS	 = libcurl jansson sqlite3
+XCFLAGS	 = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
+	   $(WERROR) -MMD -MP -Icommon \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS	+= $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),-lcurl -ljansson -lsqlite3) \
+	   -lfcgi -lpthread
+
+SAN	 = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+
+-include Makefile.local
+
+COMMON_SRC	= $(wildcard common/*.c)
+CGI_SRC		= $(filter-out cgi/main.c,$(wildcard cgi/*.c))
+EXTRACT_SRC	= $(filter-out extractor/main.c,$(wildcard extractor/*.c))
+SQL_SRC		= sql/schema.sql $(sort $(wildcard sql/[0-9]*.sql))
+LIB_OBJ		= $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(CGI_SRC) $(EXTRACT_SRC)) \
+		  $(BUILD)/gen/schema_sql.o
+LIB		= $(BUILD)/libintake.a
+
+UNIT_SRC	= $(wildcard tests/unit/test_*.c)
+UNIT_BIN	= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC	= $(wildcard tests/tools/*.c)
+TOOL_BIN	= $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+
+PROGS		= $(BUILD)/intake.fcgi $(BUILD)/intake-extract
+
+.PHONY: all run test unit integration bench install clean deps test-build fuzz
+
+all: $(PROGS)
+
+# V=1 shows each command in full.
+Q	= $(if $(V),,@)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The schema and migrations, compiled in so a program can create its database.
+$(BUILD)/gen/schema_sql.c: $(SQL_SRC) scripts/sql2c.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/sql2c.sh $(SQL_SRC) > $@
+
+$(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/intake.fcgi: $(BUILD)/cgi/main.o $(LIB)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.c %.a,$^) $(LDLIBS)
+
+$(BUILD)/intake-extract: $(BUILD)/extractor/main.o $(LIB)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.c %.a,$^) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -Itests/unit -Icgi -Iextractor $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.c %.a,$^) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+run: deps all
+	@BUILD=$(BUILD) PORT=$(PORT) SERVER=$(SERVER) exec scripts/run.sh
+
+# The test build: sanitizers, warnings as errors, its own build folder.
+test-build:
+	@$(MAKE) --no-print-directory BUILD=build/test WERROR=-Werror \
+	    CFLAGS="$(SAN)" LDFLAGS="$(SAN)" all unit-bins tool-bins
+
+unit-bins: $(UNIT_BIN)
+tool-bins: $(TOOL_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@BUILD=build/test tests/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,191 @@
+/*
+ * api.c: routing, authentication and the small endpoints.  The turn and
+ * the follower, which stream, have files of their own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "log.h"
+#include "query.h"
+#include "util.h"
+
+const char *
+api_bearer(struct ctx *c, int allow_query, char *buf, size_t sz)
+{
+	const char	*auth = http_param(&c->h, "HTTP_AUTHORIZATION");
+
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+		auth += 7;
+		while (*auth == ' ')
+			auth++;
+		if (*auth != '\0')
+			return auth;
+	}
+	if (allow_query && query_get(http_param(&c->h, "QUERY_STRING"),
+	    "token", buf, sz) == 1 && buf[0] != '\0')
+		return buf;
+	return NULL;
+}
+
+int
+api_auth_conv(struct ctx *c, int allow_query)
+{
+	char		 buf[256];
+	const char	*token = api_bearer(c, allow_query, buf, sizeof(buf));
+
+	if (token == NULL) {
+		http_error(&c->h, ERR_UNAUTHORIZED, NULL);
+		return -1;
+	}
+	switch (store_conv_auth(c->db, c->route.arg, token)) {
+	case STORE_AUTH_OK:
+		return 0;
+	case STORE_AUTH_NOT_FOUND:
+		http_error(&c->h, ERR_NOT_FOUND, "No such conversation.");
+		return -1;
+	case STORE_AUTH_DENIED:
+		http_error(&c->h, ERR_UNAUTHORIZED, NULL);
+		return -1;
+	default:
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return -1;
+	}
+}
+
+static void
+api_health(struct ctx *c)
+{
+	if (!store_health(c->db)) {
+		http_error(&c->h, ERR_UNAVAILABLE, "The database does not "
+		    "answer.");
+		return;
+	}
+	http_json(&c->h, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void
+api_conv_create(struct ctx *c)
+{
+	char	id[32], token[48];
+
+	/* 16 random bytes name it; 32 more make its secret. */
+	if (util_random_id(16, id, sizeof(id)) == -1 ||
+	    util_random_id(32, token, sizeof(token)) == -1) {
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return;
+	}
+	if (store_conv_create(c->db, id, token,
+	    http_param(&c->h, "REMOTE_ADDR")) == -1) {
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return;
+	}
+	http_json(&c->h, 201, json_pack("{s:s, s:s}", "id", id,
+	    "token", token));
+}
+
+static void
+api_conv_get(struct ctx *c)
+{
+	json_t	*conv;
+
+	if (api_auth_conv(c, 0) == -1)
+		return;
+	if ((conv = store_conv_json(c->db, c->route.arg, &c->self)) == NULL) {
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return;
+	}
+	http_json(&c->h, 200, conv);
+}
+
+static void
+api_cancel(struct ctx *c)
+{
+	if (api_auth_conv(c, 0) == -1)
+		return;
+	switch (store_cancel(c->db, c->route.arg)) {
+	case 1:
+		http_json(&c->h, 202, json_pack("{s:s}", "status",
+		    "cancelling"));
+		break;
+	case 0:
+		http_error(&c->h, ERR_NOT_STREAMING, NULL);
+		break;
+	default:
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		break;
+	}
+}
+
+/* The resume point: Last-Event-ID, else ?offset=, else 0. */
+static size_t
+api_offset(struct ctx *c)
+{
+	const char		*v = http_param(&c->h, "HTTP_LAST_EVENT_ID");
+	char			 buf[32], *end;
+	unsigned long long	 n;
+
+	if ((v == NULL || *v == '\0') && query_get(http_param(&c->h,
+	    "QUERY_STRING"), "offset", buf, sizeof(buf)) == 1)
+		v = buf;
+	if (v == NULL || *v < '0' || *v > '9')
+		return 0;
+	n = strtoull(v, &end, 10);
+	if (*end != '\0' || n > (unsigned long long)c->cfg->reply_max)
+		return 0;
+	return (size_t)n;
+}
+
+static void
+api_events(struct ctx *c)
+{
+	if (api_auth_conv(c, 1) == -1)
+		return;
+	follow_reply(c, 0, api_offset(c));
+}
+
+void
+api_handle(struct ctx *c)
+{
+	char	path[1024];
+
+	if (route_path(http_param(&c->h, "SCRIPT_NAME"),
+	    http_param(&c->h, "PATH_INFO"), http_param(&c->h, "REQUEST_URI"),
+	    path, sizeof(path)) == -1) {
+		http_error(&c->h, ERR_NOT_FOUND, NULL);
+		return;
+	}
+	switch (route_match(http_param0(&c->h, "REQUEST_METHOD"), path,
+	    &c->route)) {
+	case ROUTE_HEALTH:
+		api_health(c);
+		break;
+	case ROUTE_CONV_CREATE:
+		api_conv_create(c);
+		break;
+	case ROUTE_CONV_GET:
+		api_conv_get(c);
+		break;
+	case ROUTE_MESSAGES:
+		turn_handle(c);
+		break;
+	case ROUTE_EVENTS:
+		api_events(c);
+		break;
+	case ROUTE_CANCEL:
+		api_cancel(c);
+		break;
+	case ROUTE_BAD_METHOD:
+		c->h.allow = c->route.allow;
+		http_error(&c->h, ERR_METHOD, NULL);
+		break;
+	case ROUTE_LEADS:
+	case ROUTE_LEAD:
+	case ROUTE_NOT_FOUND:
+	default:
+		http_error(&c->h, ERR_NOT_FOUND, NULL);
+		break;
+	}
+}

@@ -1,0 +1,51 @@
+/*
+ * api.h: one request from routing to the last byte of its answer.
+ *
+ * struct ctx is everything a request needs; it lives on the worker's
+ * stack and is cleared between requests.  api_handle answers the request
+ * in full; what must happen after the response has ended (the extractor)
+ * is left in ctx->after for the caller to do after FCGX_Finish_r.
+ */
+#ifndef API_H
+#define API_H
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "http.h"
+#include "route.h"
+#include "store.h"
+
+struct ctx {
+	struct http		 h;
+	const struct config	*cfg;
+	sqlite3			*db;		/* the worker's own handle */
+	struct store_owner	 self;
+	struct route		 route;
+	struct {
+		int		 extract;	/* run the extractor for: */
+		char		 conv_id[ROUTE_ID_MAX + 1];
+		int		 turn;
+	} after;
+};
+
+void	api_handle(struct ctx *);
+
+/* The bearer token of the request, or NULL (also "?token=" if allowed). */
+const char *api_bearer(struct ctx *, int allow_query, char *buf, size_t sz);
+
+/* Authenticate the conversation in ctx->route.arg; 0, or -1 answered. */
+int	api_auth_conv(struct ctx *, int allow_query);
+
+/* The turn: POST /api/conversations/{id}/messages. */
+void	turn_handle(struct ctx *);
+
+/*
+ * Answer with the reply msg_id (0: the conversation's latest) as an
+ * event stream: the turn event, deltas from byte offset from, following
+ * the row until it is final, then done or error.  204 when there is no
+ * reply yet.
+ */
+void	follow_reply(struct ctx *, int64_t msg_id, size_t from);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * main.c: intake.fcgi, the program behind /api/.
+ *
+ * Under FastCGI (the web server hands us a listening socket on fd 0) it
+ * runs INTAKE_THREADS workers, each accepting and answering one request
+ * at a time with a SQLite handle of its own.  Under plain CGI
+ * (FCGX_IsCGI: no socket) it answers the one request in its environment
+ * over stdio and exits.  In both, what follows a response (the
+ * extractor) starts only once the response has ended.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <fcgiapp.h>
+
+#include "api.h"
+#include "db.h"
+#include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+static struct config	cfg;
+static struct store_owner self;
+static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Requests being answered, and whether a stop was asked for. */
+static pthread_mutex_t	busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	busy_cond = PTHREAD_COND_INITIALIZER;
+static int		busy;
+static int		stopping;
+
+#define STOP_GRACE_MS	30000
+
+/* Count a request in or out; returns 1 when the process is stopping. */
+static int
+busy_add(int d)
+{
+	int	stop;
+
+	pthread_mutex_lock(&busy_lock);
+	busy += d;
+	stop = stopping;
+	pthread_cond_broadcast(&busy_cond);
+	pthread_mutex_unlock(&busy_lock);
+	return stop;
+}
+
+/* Answer one request; the handle is opened on first use and kept. */
+static void
+serve(struct ctx *c, sqlite3 **dbp)
+{
+	if (*dbp == NULL)
+		*dbp = db_open(cfg.db, cfg.busy_timeout_ms);
+	c->cfg = &cfg;
+	c->db = *dbp;
+	c->self = self;
+	if (c->db == NULL) {
+		http_error(&c->h, ERR_UNAVAILABLE, "The database is "
+		    "unavailable.");
+		return;
+	}
+	api_handle(c);
+}
+
+static void *
+worker(void *arg)
+{
+	FCGX_Request	 req;
+	struct ctx	 c;
+	sqlite3		*db = NULL;
+	int		 rc;
+
+	(void)arg;
+	if (FCGX_InitRequest(&req, 0, 0) != 0) {
+		log_warnx("FCGX_InitRequest failed");
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&accept_lock);
+		rc = FCGX_Accept_r(&req);
+		pthread_mutex_unlock(&accept_lock);
+		if (rc < 0)
+			break;
+		busy_add(1);
+		memset(&c, 0, sizeof(c));
+		c.h.fcgi = &req;
+		serve(&c, &db);
+		/* The response ends here: nothing above waits on what follows. */
+		FCGX_Finish_r(&req);
+		if (c.after.extract)
+			spawn_extractor(db, &cfg, c.after.conv_id,
+			    c.after.turn);
+		if (busy_add(-1))
+			break;
+	}
+	sqlite3_close_v2(db);
+	return NULL;
+}
+
+/*
+ * The main thread waits for SIGTERM, SIGINT or SIGHUP (blocked in every
+ * worker), then lets the replies being written finish, up to
+ * STOP_GRACE_MS, and leaves.  Workers blocked in accept hold nothing.
+ */
+static int
+wait_for_stop(const sigset_t *set)
+{
+	struct timespec	 until;
+	int		 sig = 0;
+
+	while (sigwait(set, &sig) != 0)
+		;
+	log_info("signal %d: stopping once %d request(s) end", sig, busy);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_GRACE_MS / 1000;
+	pthread_mutex_lock(&busy_lock);
+	stopping = 1;
+	while (busy > 0)
+		if (pthread_cond_timedwait(&busy_cond, &busy_lock,
+		    &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&busy_lock);
+	/* _exit: the workers still in accept must not run atexit handlers. */
+	_exit(0);
+}
+
+static int
+run_fastcgi(void)
+{
+	pthread_t	 tid;
+	pthread_attr_t	 attr;
+	sigset_t	 set;
+	long		 i;
+
+	if (FCGX_Init() != 0) {
+		log_warnx("FCGX_Init failed");
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (i = 0; i < cfg.threads; i++)
+		if ((errno = pthread_create(&tid, &attr, worker,
+		    NULL)) != 0) {
+			log_warn("pthread_create");
+			return 1;
+		}
+	pthread_attr_destroy(&attr);
+	return wait_for_stop(&set);
+}
+
+static int
+run_cgi(void)
+{
+	struct ctx	 c;
+	sqlite3		*db = NULL;
+
+	memset(&c, 0, sizeof(c));
+	serve(&c, &db);
+	/* The response ends when the last holder of stdout closes it. */
+	fclose(stdout);
+	if (c.after.extract)
+		spawn_extractor(db, &cfg, c.after.conv_id, c.after.turn);
+	sqlite3_close_v2(db);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char	err[512];
+	int	rc, cgi;
+
+	(void)argc;
+	(void)argv;
+	signal(SIGPIPE, SIG_IGN);
+	log_init("intake.fcgi");
+	if (config_load(&cfg, err, sizeof(err)) == -1) {
+		log_warnx("configuration: %s", err);
+		return 1;
+	}
+	self.pid = (long)getpid();
+	self.start = util_proc_start(self.pid);
+	self.stale_ms = cfg.stale_ms;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_warnx("curl_global_init failed");
+		return 1;
+	}
+	cgi = FCGX_IsCGI();
+	if (spawn_init(&cfg, cgi) == -1)
+		log_warnx("extraction after each turn is off until the "
+		    "extractor can be found (INTAKE_EXTRACTOR)");
+	rc = cgi ? run_cgi() : run_fastcgi();
+	curl_global_cleanup();
+	return rc;
+}

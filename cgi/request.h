@@ -1,0 +1,48 @@
+/*
+ * request.h: validating a message body before anything is stored.  Pure.
+ *
+ * {"text": "...", "client_id": "..."}: the body must be well-formed UTF-8
+ * JSON no deeper than REQUEST_DEPTH_MAX, an object whose "text" is a
+ * non-blank string of at most text_max characters, and whose optional
+ * "client_id" is a string of 1 to client_id_max printable characters.
+ * Other members are ignored.
+ */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stddef.h>
+
+#define REQUEST_DEPTH_MAX	16
+
+enum request_rc {
+	REQUEST_OK,
+	REQUEST_BAD,		/* 400 */
+	REQUEST_TOO_LARGE,	/* 413 */
+};
+
+struct message_req {
+	char	*text;		/* malloc'd, NUL-terminated */
+	size_t	 text_len;	/* bytes */
+	char	*client_id;	/* malloc'd, or NULL when absent */
+};
+
+/*
+ * Validate body (len bytes).  On REQUEST_OK, m holds copies the caller
+ * frees with request_free; otherwise why holds a message for the client.
+ */
+enum request_rc	request_message(const char *body, size_t len, long text_max,
+		    long client_id_max, struct message_req *m, char *why,
+		    size_t whysz);
+
+void		request_free(struct message_req *m);
+
+/* 1 when the JSON text nests no deeper than max (strings skipped). */
+int		request_depth_ok(const char *s, size_t len, int max);
+
+/*
+ * 1 when a Content-Type names JSON: "application/json" with optional
+ * parameters (a charset, if given, must be utf-8).
+ */
+int		request_is_json(const char *content_type);
+
+#endif

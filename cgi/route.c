@@ -1,0 +1,136 @@
+/*
+ * route.c: a table of the contract's paths, matched segment by segment.
+ * Pure: strings in, a route out, so every path can be tested in a table.
+ */
+#include <string.h>
+
+#include "route.h"
+
+struct route_rule {
+	const char	*method;
+	const char	*pattern;	/* "*" matches one {id} segment */
+	enum route_id	 id;
+};
+
+static const struct route_rule rules[] = {
+	{ "GET",  "/api/health",			ROUTE_HEALTH },
+	{ "POST", "/api/conversations",			ROUTE_CONV_CREATE },
+	{ "GET",  "/api/conversations/*",		ROUTE_CONV_GET },
+	{ "POST", "/api/conversations/*/messages",	ROUTE_MESSAGES },
+	{ "GET",  "/api/conversations/*/events",	ROUTE_EVENTS },
+	{ "POST", "/api/conversations/*/cancel",	ROUTE_CANCEL },
+	{ "GET",  "/api/leads",				ROUTE_LEADS },
+	{ "GET",  "/api/leads/*",			ROUTE_LEAD },
+};
+
+static int
+route_id_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* 1 when path matches pattern, with the {id} copied into arg. */
+static int
+route_fit(const char *pattern, const char *path, char *arg)
+{
+	const char	*p = pattern, *s = path;
+	size_t		 n;
+
+	while (*p != '\0') {
+		if (*p == '*') {
+			for (n = 0; route_id_char(s[n]); n++)
+				if (n == ROUTE_ID_MAX)
+					return 0;
+			if (n == 0 || (s[n] != '/' && s[n] != '\0'))
+				return 0;
+			memcpy(arg, s, n);
+			arg[n] = '\0';
+			s += n;
+			p++;
+			continue;
+		}
+		if (*p++ != *s++)
+			return 0;
+	}
+	return *s == '\0';
+}
+
+enum route_id
+route_match(const char *method, const char *path, struct route *r)
+{
+	char	arg[ROUTE_ID_MAX + 1];
+	size_t	i;
+	int	path_known = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->id = ROUTE_NOT_FOUND;
+	if (method == NULL || path == NULL)
+		return r->id;
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		arg[0] = '\0';
+		if (!route_fit(rules[i].pattern, path, arg))
+			continue;
+		if (strcmp(method, rules[i].method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		    strcmp(rules[i].method, "GET") == 0 &&
+		    rules[i].id == ROUTE_HEALTH)) {
+			r->id = rules[i].id;
+			memcpy(r->arg, arg, sizeof(arg));
+			return r->id;
+		}
+		if (!path_known)
+			r->allow = rules[i].method;
+		path_known = 1;
+	}
+	if (path_known)
+		r->id = ROUTE_BAD_METHOD;
+	return r->id;
+}
+
+/* Copy from the first "/api/" in s[0..len) into out; 0, 1 none, -1 long. */
+static int
+route_from_api(const char *s, size_t len, char *out, size_t outsz)
+{
+	size_t	i, n;
+
+	for (i = 0; i + 5 <= len; i++) {
+		if (memcmp(s + i, "/api/", 5) != 0)
+			continue;
+		n = len - i;
+		if (n >= outsz)
+			return -1;
+		memcpy(out, s + i, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return 1;
+}
+
+int
+route_path(const char *script_name, const char *path_info,
+    const char *request_uri, char *out, size_t outsz)
+{
+	char	joined[4096];
+	size_t	a, b;
+	int	rc;
+
+	if (outsz == 0)
+		return -1;
+	a = script_name ? strlen(script_name) : 0;
+	b = path_info ? strlen(path_info) : 0;
+	if (a + b < sizeof(joined)) {
+		if (a > 0)
+			memcpy(joined, script_name, a);
+		if (b > 0)
+			memcpy(joined + a, path_info, b);
+		/* "/api" as the script and "/health" as the info. */
+		if ((rc = route_from_api(joined, a + b, out, outsz)) != 1)
+			return rc;
+	}
+	if (request_uri == NULL)
+		return -1;
+	rc = route_from_api(request_uri, strcspn(request_uri, "?"), out,
+	    outsz);
+	return rc == 0 ? 0 : -1;
+}

@@ -1,0 +1,51 @@
+/*
+ * route.h: which handler a method and path go to.  Pure.
+ *
+ * Paths are the contract's, under /api/.  An {id} segment is 1 to
+ * ROUTE_ID_MAX characters of [A-Za-z0-9_-]; anything else in it is a
+ * path no route has (404), never something passed on to SQL.
+ */
+#ifndef ROUTE_H
+#define ROUTE_H
+
+#include <stddef.h>
+
+#define ROUTE_ID_MAX	64
+
+enum route_id {
+	ROUTE_NOT_FOUND,	/* no such path: 404 */
+	ROUTE_BAD_METHOD,	/* path known, method not: 405, see allow */
+	ROUTE_HEALTH,
+	ROUTE_CONV_CREATE,
+	ROUTE_CONV_GET,
+	ROUTE_MESSAGES,
+	ROUTE_EVENTS,
+	ROUTE_CANCEL,
+	ROUTE_LEADS,
+	ROUTE_LEAD,
+	ROUTE__MAX
+};
+
+struct route {
+	enum route_id	 id;
+	char		 arg[ROUTE_ID_MAX + 1];	/* the {id}, or "" */
+	const char	*allow;			/* for 405: "GET" or "POST" */
+};
+
+/*
+ * Route method and path (the path from /api/ on, no query string).
+ * Always fills r; returns r->id.
+ */
+enum route_id	route_match(const char *method, const char *path,
+		    struct route *r);
+
+/*
+ * The request's path from "/api/" on, from the CGI variables: the first
+ * "/api/" in SCRIPT_NAME + PATH_INFO, else in REQUEST_URI before '?'.
+ * Any may be NULL.  Writes into out (outsz bytes); returns 0, or -1 when
+ * there is no /api/ path or it does not fit.
+ */
+int		route_path(const char *script_name, const char *path_info,
+		    const char *request_uri, char *out, size_t outsz);
+
+#endif

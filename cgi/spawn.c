@@ -1,0 +1,149 @@
+/*
+ * spawn.c: the double fork.
+ *
+ * This process may run many threads, so between fork and exec the
+ * children make only async-signal-safe calls: everything they need (the
+ * path, argv, envp) is built before the fork.  The intermediate child
+ * forks once more and leaves at once; we reap it, and the grandchild,
+ * orphaned, is adopted by init or a subreaper: no zombie of ours.  The
+ * grandchild starts a session of its own, puts stdin and stdout on
+ * /dev/null and closes every descriptor above 2 (the FastCGI listen
+ * socket, the request's connection, SQLite's files) before exec, so the
+ * response it follows can end whatever it does.
+ */
+#define _GNU_SOURCE	/* close_range */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobs.h"
+#include "log.h"
+#include "spawn.h"
+
+extern char	**environ;
+
+#define ENV_MAX	64
+
+static char	 spawn_path[PATH_MAX];
+static char	*spawn_env[ENV_MAX + 1];
+static char	 spawn_log[1024];
+static int	 spawn_cgi;
+
+int
+spawn_init(const struct config *cfg, int cgi)
+{
+	char	self[PATH_MAX], *slash;
+	ssize_t	n;
+	size_t	i, k = 0;
+
+	spawn_cgi = cgi;
+	snprintf(spawn_log, sizeof(spawn_log), "%s", cfg->log_file);
+	if (cfg->extractor[0] != '\0')
+		snprintf(spawn_path, sizeof(spawn_path), "%s", cfg->extractor);
+	else {
+		if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1))
+		    == -1) {
+			log_warn("readlink /proc/self/exe");
+			return -1;
+		}
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL)
+			*slash = '\0';
+		if (snprintf(spawn_path, sizeof(spawn_path),
+		    "%s/intake-extract", self) >= (int)sizeof(spawn_path))
+			return -1;
+	}
+	if (access(spawn_path, X_OK) == -1) {
+		log_warn("extractor %s", spawn_path);
+		return -1;
+	}
+	for (i = 0; environ[i] != NULL && k < ENV_MAX; i++)
+		if (strncmp(environ[i], "INTAKE_", 7) == 0 ||
+		    strncmp(environ[i], "PATH=", 5) == 0 ||
+		    strncmp(environ[i], "TZ=", 3) == 0 ||
+		    strncmp(environ[i], "ASAN_OPTIONS=", 13) == 0 ||
+		    strncmp(environ[i], "UBSAN_OPTIONS=", 14) == 0)
+			spawn_env[k++] = environ[i];
+	spawn_env[k] = NULL;
+	return 0;
+}
+
+/* Start the extractor for job id; 0, or -1 when it could not be. */
+static int
+spawn_job(int64_t id)
+{
+	char	 arg[32], *argv[4];
+	pid_t	 pid, pid2;
+	int	 status, fd;
+
+	snprintf(arg, sizeof(arg), "%lld", (long long)id);
+	argv[0] = spawn_path;
+	argv[1] = (char *)"--job";
+	argv[2] = arg;
+	argv[3] = NULL;
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		/* The intermediate child: only async-signal-safe calls. */
+		if ((pid2 = fork()) != 0)
+			_exit(pid2 == -1 ? 1 : 0);
+		setsid();
+		if ((fd = open("/dev/null", O_RDWR)) == -1)
+			_exit(126);
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (spawn_cgi) {
+			/* The server reads our stderr: keep off its pipe. */
+			if (spawn_log[0] == '\0' || (fd = open(spawn_log,
+			    O_WRONLY | O_APPEND | O_CREAT, 0600)) == -1)
+				fd = STDIN_FILENO;
+			dup2(fd, STDERR_FILENO);
+		}
+		close_range(3, ~0U, 0);
+		execve(spawn_path, argv, spawn_env);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			log_warn("waitpid");
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_warnx("extractor: the intermediate child failed");
+		return -1;
+	}
+	return 0;
+}
+
+void
+spawn_extractor(sqlite3 *db, const struct config *cfg, const char *conv_id,
+    int turn)
+{
+	int64_t	id;
+
+	if (db == NULL || spawn_path[0] == '\0')
+		return;
+	switch (jobs_claim_turn(db, conv_id, turn, cfg->max_extractors, &id)) {
+	case 1:
+		if (spawn_job(id) == -1)
+			jobs_unclaim(db, id);
+		break;
+	case 0:
+		/* The cap is full: a running extractor drains it. */
+		break;
+	default:
+		log_warnx("extractor: job of %s turn %d left pending",
+		    conv_id, turn);
+		break;
+	}
+}

@@ -1,0 +1,275 @@
+/*
+ * config.c: one table lists every setting with its type, bounds and
+ * default, so the environment, the config file and the documentation
+ * cannot drift apart.  The file parser is the cgit kind: line by line,
+ * bounded, no includes, no surprises.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+enum cfg_type {
+	CFG_STR,
+	CFG_LONG,
+	CFG_PROVIDER,
+};
+
+struct cfg_key {
+	const char	*name;		/* without the INTAKE_ prefix */
+	enum cfg_type	 type;
+	size_t		 off;
+	size_t		 size;		/* CFG_STR: buffer size */
+	long		 min, max;	/* CFG_LONG: bounds */
+	const char	*def;
+};
+
+#define S(n, f, d)	 { n, CFG_STR, offsetof(struct config, f), \
+			    sizeof(((struct config *)0)->f), 0, 0, d }
+#define L(n, f, lo, hi, d) { n, CFG_LONG, offsetof(struct config, f), 0, \
+			    lo, hi, d }
+
+static const struct cfg_key keys[] = {
+	S("DB",			db,		"var/intake.db"),
+	{ "LLM_PROVIDER", CFG_PROVIDER, offsetof(struct config, provider),
+	    0, 0, 0, "builtin" },
+	S("LLM_URL",		llm_url,	""),
+	S("LLM_API_KEY",	api_key,	""),
+	S("LLM_MODEL",		model,		""),
+	S("EXTRACT_MODEL",	extract_model,	""),
+	S("ADMIN_TOKEN",	admin_token,	""),
+	S("FIRM_NAME",		firm_name,	"our firm"),
+	S("SYSTEM_PROMPT_FILE",	system_prompt_file, ""),
+	S("EXTRACTOR",		extractor,	""),
+	S("LLM_PROXY",		proxy,		""),
+	S("LOG_FILE",		log_file,	""),
+	S("DEFAULT_COUNTRY",	country,	"US"),
+	S("MATTER_TYPES",	matter_types,	"personal_injury,family,"
+	    "criminal,employment,immigration,estate_planning,real_estate,"
+	    "business,other"),
+	L("MAX_EXTRACTORS",	max_extractors,	1, 256, "8"),
+	L("THREADS",		threads,	1, 1024, "16"),
+	L("WORD_DELAY_MS",	word_delay_ms,	0, 5000, "25"),
+	L("MAX_BODY",		body_max,	1024, 16 << 20, "65536"),
+	L("MAX_TEXT",		text_max,	1, 1000000, "8000"),
+	L("MAX_CLIENT_ID",	client_id_max,	1, 1024, "64"),
+	L("MAX_TURNS",		turns_max,	1, 100000, "200"),
+	L("HISTORY_MESSAGES",	history_max,	1, 10000, "40"),
+	L("MAX_REPLY",		reply_max,	1024, 16 << 20, "65536"),
+	L("CONNECT_TIMEOUT_MS",	connect_timeout_ms, 100, 600000, "10000"),
+	L("FIRST_TOKEN_TIMEOUT_MS", first_token_ms, 100, 3600000, "60000"),
+	L("GAP_TIMEOUT_MS",	gap_ms,		100, 3600000, "30000"),
+	L("TOTAL_TIMEOUT_MS",	total_ms,	100, 36000000, "300000"),
+	L("PING_MS",		ping_ms,	100, 600000, "10000"),
+	L("BUSY_TIMEOUT_MS",	busy_timeout_ms, 0, 600000, "5000"),
+	L("STALE_MS",		stale_ms,	1000, 3600000, "30000"),
+	L("EXTRACT_TIMEOUT_MS",	extract_timeout_ms, 100, 3600000, "60000"),
+};
+
+#undef S
+#undef L
+
+static const char *const provider_names[PROVIDER__MAX] = {
+	"builtin", "openai", "anthropic",
+};
+
+const char *
+config_provider_name(enum provider p)
+{
+	return (unsigned)p < PROVIDER__MAX ? provider_names[p] : "?";
+}
+
+/* Set key k from value v; 0, or -1 with err. */
+static int
+config_set(struct config *cfg, const struct cfg_key *k, const char *v,
+    char *err, size_t errsz)
+{
+	char		*base = (char *)cfg + k->off, *end;
+	long		 n;
+	size_t		 len;
+	int		 i;
+
+	switch (k->type) {
+	case CFG_STR:
+		len = strlen(v);
+		if (len >= k->size) {
+			snprintf(err, errsz, "%s: longer than %zu bytes",
+			    k->name, k->size - 1);
+			return -1;
+		}
+		memcpy(base, v, len + 1);
+		return 0;
+	case CFG_LONG:
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' ||
+		    n < k->min || n > k->max) {
+			snprintf(err, errsz, "%s: want a whole number from "
+			    "%ld to %ld", k->name, k->min, k->max);
+			return -1;
+		}
+		memcpy(base, &n, sizeof(n));
+		return 0;
+	case CFG_PROVIDER:
+		for (i = 0; i < PROVIDER__MAX; i++)
+			if (strcasecmp(v, provider_names[i]) == 0) {
+				cfg->provider = (enum provider)i;
+				return 0;
+			}
+		snprintf(err, errsz, "%s: want builtin, openai or anthropic",
+		    k->name);
+		return -1;
+	}
+	return -1;
+}
+
+static const struct cfg_key *
+config_key(const char *name, size_t len)
+{
+	size_t	i;
+
+	if (len > 7 && strncasecmp(name, "INTAKE_", 7) == 0) {
+		name += 7;
+		len -= 7;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].name) == len &&
+		    strncasecmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	char	err[128];
+	size_t	i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (config_set(cfg, &keys[i], keys[i].def, err,
+		    sizeof(err)) == -1)
+			abort();	/* a default out of its own bounds */
+}
+
+int
+config_line(struct config *cfg, const char *line, char *err, size_t errsz)
+{
+	const struct cfg_key	*k;
+	const char		*p = line, *name, *eq, *v, *e;
+	char			 val[1024];
+	size_t			 nlen, vlen;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	if ((eq = strchr(p, '=')) == NULL) {
+		snprintf(err, errsz, "want key = value");
+		return -1;
+	}
+	name = p;
+	for (e = eq; e > name && isspace((unsigned char)e[-1]); e--)
+		;
+	nlen = (size_t)(e - name);
+	if ((k = config_key(name, nlen)) == NULL) {
+		snprintf(err, errsz, "unknown key \"%.*s\"",
+		    (int)(nlen > 64 ? 64 : nlen), name);
+		return -1;
+	}
+	for (v = eq + 1; isspace((unsigned char)*v); v++)
+		;
+	vlen = strlen(v);
+	while (vlen > 0 && isspace((unsigned char)v[vlen - 1]))
+		vlen--;
+	/* A value may be quoted to keep spaces at its ends; '#' starts
+	   a comment only at the start of a line. */
+	if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+		v++;
+		vlen -= 2;
+	}
+	if (vlen >= sizeof(val)) {
+		snprintf(err, errsz, "%s: value too long", k->name);
+		return -1;
+	}
+	memcpy(val, v, vlen);
+	val[vlen] = '\0';
+	return config_set(cfg, k, val, err, errsz);
+}
+
+/* Read the config file at path; 0, or -1 with "path:line: reason". */
+static int
+config_file(struct config *cfg, const char *path, char *err, size_t errsz)
+{
+	FILE	*f;
+	char	 line[2048], why[256];
+	int	 lineno = 0, rc = -1;
+	size_t	 len;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			snprintf(err, errsz, "%s:%d: line too long", path,
+			    lineno);
+			goto out;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		if (config_line(cfg, line, why, sizeof(why)) == -1) {
+			snprintf(err, errsz, "%s:%d: %s", path, lineno, why);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int
+config_load(struct config *cfg, char *err, size_t errsz)
+{
+	const char	*path, *v;
+	char		 env[64];
+	size_t		 i;
+
+	config_defaults(cfg);
+	if ((path = getenv("INTAKE_CONFIG")) != NULL && *path != '\0' &&
+	    config_file(cfg, path, err, errsz) == -1)
+		return -1;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(env, sizeof(env), "INTAKE_%s", keys[i].name);
+		if ((v = getenv(env)) == NULL)
+			continue;
+		if (config_set(cfg, &keys[i], v, err, errsz) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+void
+config_field_opts(const struct config *cfg, struct field_opts *opts,
+    char *buf, size_t bufsz)
+{
+	char	*p, *save = NULL;
+
+	field_opts_default(opts);
+	opts->default_country = cfg->country;
+	if (cfg->matter_types[0] == '\0' || bufsz == 0)
+		return;
+	snprintf(buf, bufsz, "%s", cfg->matter_types);
+	opts->n_matter_types = 0;
+	for (p = strtok_r(buf, ", ", &save); p != NULL &&
+	    opts->n_matter_types < FIELD_MATTER_TYPES_MAX;
+	    p = strtok_r(NULL, ", ", &save))
+		opts->matter_types[opts->n_matter_types++] = p;
+}

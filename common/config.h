@@ -1,0 +1,80 @@
+/*
+ * config.h: the settings of both programs.
+ *
+ * Defaults, then the file named by INTAKE_CONFIG ("key = value" lines,
+ * '#' comments, unknown keys refused with their line number), then the
+ * environment, which wins.  Every limit the service enforces is here,
+ * with its bounds, so none is implicit.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#include "fields.h"
+
+enum provider {
+	PROVIDER_BUILTIN,
+	PROVIDER_OPENAI,
+	PROVIDER_ANTHROPIC,
+	PROVIDER__MAX
+};
+
+struct config {
+	char		 db[1024];		/* INTAKE_DB */
+	enum provider	 provider;		/* INTAKE_LLM_PROVIDER */
+	char		 llm_url[512];		/* INTAKE_LLM_URL, base with /v1 */
+	char		 api_key[512];		/* INTAKE_LLM_API_KEY: never logged */
+	char		 model[128];		/* INTAKE_LLM_MODEL */
+	char		 extract_model[128];	/* INTAKE_EXTRACT_MODEL */
+	char		 admin_token[256];	/* INTAKE_ADMIN_TOKEN: never logged */
+	char		 firm_name[128];	/* INTAKE_FIRM_NAME */
+	char		 system_prompt_file[1024]; /* INTAKE_SYSTEM_PROMPT_FILE */
+	char		 extractor[1024];	/* INTAKE_EXTRACTOR: program path */
+	char		 proxy[512];		/* INTAKE_LLM_PROXY: "" = none */
+	char		 log_file[1024];	/* INTAKE_LOG_FILE: extractor log
+						   under plain CGI */
+	char		 country[4];		/* INTAKE_DEFAULT_COUNTRY */
+	char		 matter_types[512];	/* INTAKE_MATTER_TYPES, comma list */
+	long		 max_extractors;	/* INTAKE_MAX_EXTRACTORS */
+	long		 threads;		/* INTAKE_THREADS per process */
+	long		 word_delay_ms;		/* INTAKE_WORD_DELAY_MS (built-in) */
+	long		 body_max;		/* INTAKE_MAX_BODY bytes */
+	long		 text_max;		/* INTAKE_MAX_TEXT characters */
+	long		 client_id_max;		/* INTAKE_MAX_CLIENT_ID characters */
+	long		 turns_max;		/* INTAKE_MAX_TURNS per conversation */
+	long		 history_max;		/* INTAKE_HISTORY_MESSAGES sent */
+	long		 reply_max;		/* INTAKE_MAX_REPLY bytes kept */
+	long		 connect_timeout_ms;	/* INTAKE_CONNECT_TIMEOUT_MS */
+	long		 first_token_ms;	/* INTAKE_FIRST_TOKEN_TIMEOUT_MS */
+	long		 gap_ms;		/* INTAKE_GAP_TIMEOUT_MS */
+	long		 total_ms;		/* INTAKE_TOTAL_TIMEOUT_MS */
+	long		 ping_ms;		/* INTAKE_PING_MS: ": ping" interval */
+	long		 busy_timeout_ms;	/* INTAKE_BUSY_TIMEOUT_MS (SQLite) */
+	long		 stale_ms;		/* INTAKE_STALE_MS: owner presumed gone */
+	long		 extract_timeout_ms;	/* INTAKE_EXTRACT_TIMEOUT_MS per try */
+};
+
+/*
+ * Fill cfg: defaults, the INTAKE_CONFIG file if set, the environment.
+ * Returns 0, or -1 with a one-line reason in err (never a secret's value).
+ */
+int	config_load(struct config *cfg, char *err, size_t errsz);
+
+/*
+ * Apply one "key = value" line of a config file (pure).  Returns 0 (also
+ * for blank and comment lines), or -1 with the reason in err.
+ */
+int	config_line(struct config *cfg, const char *line, char *err,
+	    size_t errsz);
+
+/* The defaults alone (pure). */
+void	config_defaults(struct config *cfg);
+
+/* The field options (country, matter types) the config describes. */
+void	config_field_opts(const struct config *cfg, struct field_opts *opts,
+	    char *buf, size_t bufsz);
+
+const char *config_provider_name(enum provider);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * db.c: the one place a database is opened.
+ *
+ * Creating the file ourselves with O_CREAT and mode 0600 (rather than
+ * trusting the umask) is what keeps visitors' messages unreadable to
+ * other accounts on a shared host.  Migrations run inside BEGIN
+ * IMMEDIATE, so two processes starting at once apply them once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+/* The files of sql/, compiled in by the Makefile (build/gen/schema_sql.c). */
+struct db_migration {
+	int		 version;
+	const char	*sql;
+};
+extern const struct db_migration db_migrations[];
+extern const int db_n_migrations;
+
+int
+db_schema_version(void)
+{
+	return db_migrations[db_n_migrations - 1].version;
+}
+
+int
+db_exec(sqlite3 *db, const char *sql, const char *what)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3_stmt *
+db_prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("prepare: %s: %.60s", sqlite3_errmsg(db), sql);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+int
+db_bind_text(sqlite3_stmt *st, int idx, const char *s, int len)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, len, SQLITE_TRANSIENT);
+}
+
+/* Statements that wait on the lock: retried a few times past the timeout. */
+static int
+db_exec_busy(sqlite3 *db, const char *sql, const char *what)
+{
+	int	tries, rc = SQLITE_BUSY;
+
+	for (tries = 0; tries < 20; tries++) {
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			break;
+		util_sleep_ms(5 + tries * 10);
+	}
+	if (rc != SQLITE_OK) {
+		log_warnx("%s: %s", what, sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_begin(sqlite3 *db)
+{
+	return db_exec_busy(db, "BEGIN IMMEDIATE", "begin");
+}
+
+int
+db_commit(sqlite3 *db)
+{
+	if (db_exec_busy(db, "COMMIT", "commit") == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+db_user_version(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if ((st = db_prepare(db, "PRAGMA user_version")) == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Bring the schema up to this build's version; 0, or -1 (logged). */
+static int
+db_migrate(sqlite3 *db)
+{
+	int	v, i;
+
+	if ((v = db_user_version(db)) == -1)
+		return -1;
+	if (v == db_schema_version())
+		return 0;
+	if (v > db_schema_version()) {
+		log_warnx("database schema %d is newer than this program's %d",
+		    v, db_schema_version());
+		return -1;
+	}
+	if (db_begin(db) == -1)
+		return -1;
+	/* Read again inside the lock: another process may have migrated. */
+	if ((v = db_user_version(db)) == -1)
+		goto fail;
+	for (i = 0; i < db_n_migrations; i++) {
+		if (db_migrations[i].version <= v)
+			continue;
+		if (db_exec(db, db_migrations[i].sql, "migrate") == -1)
+			goto fail;
+		log_info("database migrated to schema %d",
+		    db_migrations[i].version);
+	}
+	return db_commit(db);
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/*
+ * Create the database file, mode 0600, if it does not exist (SQLite would
+ * use 0644 less the umask).  Closing a descriptor drops every POSIX lock
+ * the process holds on the file, the locks of other threads' open
+ * connections included, so the file is only ever opened here when it is
+ * missing (and so has no connection yet), under a lock that keeps the
+ * other threads from opening it until the descriptor is closed.
+ */
+static int
+db_create(const char *path)
+{
+	static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
+	int			 fd, rc = 0;
+
+	pthread_mutex_lock(&lock);
+	if (access(path, F_OK) == -1 && errno == ENOENT) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1)
+			close(fd);
+		else if (errno != EEXIST) {
+			log_warn("database %s", path);
+			rc = -1;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+sqlite3 *
+db_open(const char *path, long busy_timeout_ms)
+{
+	sqlite3	*db = NULL;
+
+	if (db_create(path) == -1)
+		return NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_warnx("database %s: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, (int)busy_timeout_ms);
+	sqlite3_extended_result_codes(db, 0);
+	if (db_exec(db, "PRAGMA journal_mode=WAL", "wal") == -1 ||
+	    db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+	    "PRAGMA cache_size=-512", "pragmas") == -1 ||
+	    db_migrate(db) == -1)
+		goto fail;
+	return db;
+fail:
+	sqlite3_close_v2(db);
+	return NULL;
+}

@@ -1,0 +1,67 @@
+/*
+ * jobs.h: extraction jobs, one per turn, in the database.
+ *
+ * pending -> running (claimed, with the extractor's pid) -> done | failed.
+ * The cap on concurrent extractors is enforced when a job is claimed,
+ * inside BEGIN IMMEDIATE, so no race can run more than the cap: the web
+ * program claims a turn's job before it spawns an extractor for it, and
+ * spawns none when the cap is full (the job stays pending for a running
+ * extractor or the sweep to pick up).
+ */
+#ifndef JOBS_H
+#define JOBS_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#define JOBS_TRIES_MAX	3
+
+struct job {
+	int64_t	id;
+	char	conv_id[72];
+	int	turn;
+	int	tries;
+};
+
+/* Inside the caller's transaction: the pending job of a new turn.  0/-1. */
+int	jobs_add(sqlite3 *, const char *conv_id, int turn);
+
+/*
+ * Claim the turn's pending job for a new extractor, if fewer than cap
+ * run.  Returns 1 with *id set, 0 when the cap is full or the job is not
+ * pending (someone else has it), -1 on error.
+ */
+int	jobs_claim_turn(sqlite3 *, const char *conv_id, int turn, long cap,
+	    int64_t *id);
+
+/* Give a claimed job back (its extractor could not be started). */
+int	jobs_unclaim(sqlite3 *, int64_t id);
+
+/*
+ * The extractor takes the job it was started for: records its pid.
+ * Returns 1 with j filled, 0 when the job is not running unowned (or
+ * already ours), -1 on error.
+ */
+int	jobs_attach(sqlite3 *, int64_t id, long pid, int64_t start,
+	    struct job *j);
+
+/*
+ * Claim the oldest pending job for pid if fewer than cap run.  1 with j
+ * filled, 0 when there is none or the cap is full, -1 on error.
+ */
+int	jobs_claim_next(sqlite3 *, long pid, int64_t start, long cap,
+	    struct job *j);
+
+/* The job ended: done, or failed with a reason (tries counted). */
+int	jobs_done(sqlite3 *, int64_t id);
+int	jobs_fail(sqlite3 *, int64_t id, const char *error);
+
+/*
+ * The sweep: running jobs whose extractor is gone (dead pid, or never
+ * attached within stale_ms) and failed jobs with tries left go back to
+ * pending.  Returns how many, or -1.
+ */
+int	jobs_reclaim(sqlite3 *, long stale_ms);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * lead.c: the lead's SQL.  The merge is a read-merge-write in one
+ * BEGIN IMMEDIATE transaction: concurrent extractors queue on the write
+ * lock (busy timeout) instead of reading a snapshot that another commit
+ * then makes stale, which is what a deferred BEGIN would risk.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "fields.h"
+#include "lead.h"
+#include "log.h"
+#include "merge.h"
+
+#define NOW_SQL	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+static const char *const source_names[LEAD_SOURCE__MAX] = {
+	"rules", "model",
+};
+
+/* The stored fields of the lead: values, strengths, turns. */
+struct lead_row {
+	char	value[FIELD__MAX][FIELD_VALUE_MAX];
+	int	strength[FIELD__MAX];
+	int	turn[FIELD__MAX];
+};
+
+static int
+lead_read(sqlite3 *db, const char *conv_id, struct lead_row *row)
+{
+	sqlite3_stmt	*st;
+	enum field	 f;
+	const char	*name;
+	int		 step;
+
+	memset(row, 0, sizeof(*row));
+	if ((st = db_prepare(db, "SELECT field, value, strength, turn FROM "
+	    "lead_fields WHERE conversation_id = ?")) == NULL)
+		return -1;
+	db_bind_text(st, 1, conv_id, -1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		if ((f = field_lookup(name, strlen(name))) == FIELD__MAX)
+			continue;
+		snprintf(row->value[f], sizeof(row->value[f]), "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		row->strength[f] = sqlite3_column_int(st, 2);
+		row->turn[f] = sqlite3_column_int(st, 3);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? 0 : -1;
+}
+
+int
+lead_load(sqlite3 *db, const char *conv_id, struct extraction *ex,
+    int turns[])
+{
+	struct lead_row	*row;
+	int		 f;
+
+	if ((row = malloc(sizeof(*row))) == NULL)
+		return -1;
+	if (lead_read(db, conv_id, row) == -1) {
+		free(row);
+		return -1;
+	}
+	for (f = 0; f < FIELD__MAX; f++) {
+		memcpy(ex->value[f], row->value[f], sizeof(ex->value[f]));
+		ex->strength[f] = row->strength[f];
+		if (turns != NULL)
+			turns[f] = row->turn[f];
+	}
+	free(row);
+	return 0;
+}
+
+/* Append name to a comma list in buf. */
+static void
+lead_list_add(char *buf, size_t sz, const char *name)
+{
+	size_t	len = strlen(buf);
+
+	snprintf(buf + len, sz - len, "%s%s", len ? "," : "", name);
+}
+
+/* Inside the transaction: the merge proper and the audit row. */
+static int
+lead_merge_locked(sqlite3 *db, const char *conv_id, int turn,
+    enum lead_source src, const struct extraction *ex, long latency_ms,
+    const char *error, struct lead_row *row)
+{
+	sqlite3_stmt		*st = NULL;
+	struct merge_val	 in, stored;
+	json_t			*vals = NULL;
+	char			 won[128] = "", lost[128] = "", *vjson = NULL;
+	int			 f, nwon = 0, rc = -1;
+
+	st = db_prepare(db, "INSERT OR IGNORE INTO leads (conversation_id, "
+	    "created_at, updated_at) VALUES (?, " NOW_SQL ", " NOW_SQL ")");
+	if (st == NULL)
+		goto out;
+	db_bind_text(st, 1, conv_id, -1);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (lead_read(db, conv_id, row) == -1)
+		goto out;
+
+	if ((vals = json_object()) == NULL)
+		goto out;
+	st = db_prepare(db, "INSERT INTO lead_fields (conversation_id, field, "
+	    "value, strength, turn, source, updated_at) VALUES (?, ?, ?, ?, "
+	    "?, ?, " NOW_SQL ") ON CONFLICT (conversation_id, field) DO "
+	    "UPDATE SET value = excluded.value, strength = excluded.strength, "
+	    "turn = excluded.turn, source = excluded.source, updated_at = "
+	    "excluded.updated_at");
+	if (st == NULL)
+		goto out;
+	for (f = 0; f < FIELD__MAX; f++) {
+		if (ex->strength[f] <= 0)
+			continue;
+		json_object_set_new(vals, field_name((enum field)f),
+		    json_string(ex->value[f]));
+		in.value = ex->value[f];
+		in.len = strlen(ex->value[f]);
+		in.strength = ex->strength[f];
+		in.turn = turn;
+		stored.value = row->value[f];
+		stored.len = strlen(row->value[f]);
+		stored.strength = row->strength[f];
+		stored.turn = row->turn[f];
+		if (!merge_wins(&in, &stored)) {
+			/* An equal value from the same turn is no loss. */
+			if (!(in.len == stored.len && in.strength ==
+			    stored.strength && in.turn == stored.turn &&
+			    memcmp(in.value, stored.value, in.len) == 0))
+				lead_list_add(lost, sizeof(lost),
+				    field_name((enum field)f));
+			continue;
+		}
+		sqlite3_reset(st);
+		db_bind_text(st, 1, conv_id, -1);
+		db_bind_text(st, 2, field_name((enum field)f), -1);
+		db_bind_text(st, 3, ex->value[f], -1);
+		sqlite3_bind_int(st, 4, ex->strength[f]);
+		sqlite3_bind_int(st, 5, turn);
+		db_bind_text(st, 6, source_names[src], -1);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		lead_list_add(won, sizeof(won), field_name((enum field)f));
+		nwon++;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (nwon > 0) {
+		st = db_prepare(db, "UPDATE leads SET updated_at = " NOW_SQL
+		    " WHERE conversation_id = ?");
+		if (st == NULL)
+			goto out;
+		db_bind_text(st, 1, conv_id, -1);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if ((vjson = json_dumps(vals, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	st = db_prepare(db, "INSERT INTO extractions (conversation_id, turn, "
+	    "source, latency_ms, fields_won, fields_lost, fields_json, error, "
+	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, " NOW_SQL ")");
+	if (st == NULL)
+		goto out;
+	db_bind_text(st, 1, conv_id, -1);
+	sqlite3_bind_int(st, 2, turn);
+	db_bind_text(st, 3, source_names[src], -1);
+	sqlite3_bind_int64(st, 4, latency_ms);
+	db_bind_text(st, 5, won, -1);
+	db_bind_text(st, 6, lost, -1);
+	db_bind_text(st, 7, vjson, -1);
+	db_bind_text(st, 8, error, -1);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		log_warnx("lead_merge %s turn %d: %s", conv_id, turn,
+		    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	json_decref(vals);
+	free(vjson);
+	return rc;
+}
+
+int
+lead_merge(sqlite3 *db, const char *conv_id, int turn, enum lead_source src,
+    const struct extraction *ex, long latency_ms, const char *error)
+{
+	struct lead_row	*row;
+	int		 rc = -1;
+
+	if ((row = malloc(sizeof(*row))) == NULL)
+		return -1;
+	if (db_begin(db) == -1)
+		goto out;
+	if (lead_merge_locked(db, conv_id, turn, src, ex, latency_ms, error,
+	    row) == -1) {
+		db_rollback(db);
+		goto out;
+	}
+	rc = db_commit(db);
+out:
+	free(row);
+	return rc;
+}
+
+/* {NAME: value-or-null} for every field of one lead. */
+static json_t *
+lead_fields_flat(sqlite3 *db, const char *conv_id, struct lead_row *row)
+{
+	json_t	*o;
+	int	 f;
+
+	if (lead_read(db, conv_id, row) == -1 || (o = json_object()) == NULL)
+		return NULL;
+	for (f = 0; f < FIELD__MAX; f++)
+		json_object_set_new(o, field_name((enum field)f),
+		    row->strength[f] > 0 ? json_string(row->value[f]) :
+		    json_null());
+	return o;
+}
+
+json_t *
+lead_list_json(sqlite3 *db, long limit)
+{
+	sqlite3_stmt	*st = NULL;
+	struct lead_row	*row;
+	json_t		*arr, *out = NULL, *fields, *l;
+	const char	*id;
+	int		 step;
+
+	if ((row = malloc(sizeof(*row))) == NULL)
+		return NULL;
+	if ((arr = json_array()) == NULL)
+		goto out;
+	if (db_exec(db, "BEGIN", "lead_list") == -1)
+		goto out;
+	st = db_prepare(db, "SELECT conversation_id, created_at, updated_at "
+	    "FROM leads ORDER BY created_at DESC, conversation_id LIMIT ?");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, limit);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		id = (const char *)sqlite3_column_text(st, 0);
+		if ((fields = lead_fields_flat(db, id, row)) == NULL)
+			goto out;
+		l = json_pack("{s:s, s:s, s:s, s:o}", "conversation_id", id,
+		    "created_at", (const char *)sqlite3_column_text(st, 1),
+		    "updated_at", (const char *)sqlite3_column_text(st, 2),
+		    "fields", fields);
+		if (l == NULL || json_array_append_new(arr, l) == -1)
+			goto out;
+	}
+	if (step != SQLITE_DONE)
+		goto out;
+	out = json_pack("{s:O}", "leads", arr);
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	json_decref(arr);
+	free(row);
+	return out;
+}
+
+json_t *
+lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
+{
+	sqlite3_stmt	*st = NULL;
+	json_t		*fields = NULL, *hist = NULL, *out = NULL, *e;
+	int		 step;
+
+	*found = 1;
+	if (db_exec(db, "BEGIN", "lead_detail") == -1)
+		return NULL;
+	st = db_prepare(db, "SELECT 1 FROM leads WHERE conversation_id = ?");
+	if (st == NULL)
+		goto out;
+	db_bind_text(st, 1, conv_id, -1);
+	if ((step = sqlite3_step(st)) == SQLITE_DONE) {
+		*found = 0;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (step != SQLITE_ROW || (fields = json_object()) == NULL ||
+	    (hist = json_array()) == NULL)
+		goto out;
+	st = db_prepare(db, "SELECT field, value, strength, turn, source, "
+	    "updated_at FROM lead_fields WHERE conversation_id = ?");
+	if (st == NULL)
+		goto out;
+	db_bind_text(st, 1, conv_id, -1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(fields,
+		    (const char *)sqlite3_column_text(st, 0),
+		    json_pack("{s:s, s:i, s:i, s:s, s:s}",
+		    "value", (const char *)sqlite3_column_text(st, 1),
+		    "strength", sqlite3_column_int(st, 2),
+		    "turn", sqlite3_column_int(st, 3),
+		    "source", (const char *)sqlite3_column_text(st, 4),
+		    "updated_at", (const char *)sqlite3_column_text(st, 5)));
+	if (step != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = db_prepare(db, "SELECT turn, source, latency_ms, fields_won, "
+	    "fields_lost, fields_json, error, created_at FROM extractions "
+	    "WHERE conversation_id = ? ORDER BY id");
+	if (st == NULL)
+		goto out;
+	db_bind_text(st, 1, conv_id, -1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		e = json_pack("{s:i, s:s, s:I, s:s, s:s, s:o, s:s?, s:s}",
+		    "turn", sqlite3_column_int(st, 0),
+		    "source", (const char *)sqlite3_column_text(st, 1),
+		    "latency_ms", (json_int_t)sqlite3_column_int64(st, 2),
+		    "fields_won", (const char *)sqlite3_column_text(st, 3),
+		    "fields_lost", (const char *)sqlite3_column_text(st, 4),
+		    "fields", json_loads((const char *)
+		    sqlite3_column_text(st, 5), 0, NULL),
+		    "error", (const char *)sqlite3_column_text(st, 6),
+		    "created_at", (const char *)sqlite3_column_text(st, 7));
+		if (e == NULL || json_array_append_new(hist, e) == -1)
+			goto out;
+	}
+	if (step != SQLITE_DONE)
+		goto out;
+	out = json_pack("{s:s, s:O, s:O}", "conversation_id", conv_id,
+	    "fields", fields, "extractions", hist);
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	json_decref(fields);
+	json_decref(hist);
+	return out;
+}

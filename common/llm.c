@@ -1,0 +1,227 @@
+/*
+ * llm.c: the libcurl transport to a model provider.
+ *
+ * curl_multi_poll with a short timeout gives the caller a tick between
+ * reads; a tick is where a turn notices a visitor's Stop within a second
+ * and where time-to-first-token and gap timeouts are enforced.  Errors
+ * are classified here once, so both programs log and word them alike.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "llm.h"
+#include "llm_request.h"
+#include "log.h"
+
+struct llm_io {
+	struct llm_call	*call;
+	CURL		*easy;
+	char		 errbody[4096];	/* the body of an error status */
+	size_t		 errlen;
+	int		 stopped;	/* on_data asked to stop */
+};
+
+enum llm_proto
+llm_proto_of(const struct config *cfg)
+{
+	return cfg->provider == PROVIDER_ANTHROPIC ? LLM_PROTO_ANTHROPIC :
+	    LLM_PROTO_OPENAI;
+}
+
+static size_t
+llm_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct llm_io	*io = arg;
+	size_t		 n = size * nmemb, room;
+	long		 status = 0;
+
+	curl_easy_getinfo(io->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300) {
+		room = sizeof(io->errbody) - 1 - io->errlen;
+		if (n < room)
+			room = n;
+		memcpy(io->errbody + io->errlen, p, room);
+		io->errlen += room;
+		io->errbody[io->errlen] = '\0';
+		return n;
+	}
+	if (io->call->on_data(io->call->arg, p, n)) {
+		io->stopped = 1;
+		return 0;	/* aborts the transfer */
+	}
+	return n;
+}
+
+static size_t
+llm_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct llm_io	*io = arg;
+	size_t		 n = size * nmemb;
+	char		 line[64];
+
+	if (n > 12 && n < sizeof(line) && strncasecmp(p, "retry-after:", 12)
+	    == 0) {
+		memcpy(line, p + 12, n - 12);
+		line[n - 12] = '\0';
+		io->call->retry_after = strtol(line, NULL, 10);
+	}
+	return n;
+}
+
+/* The provider's error message from an error body, one line, short. */
+static void
+llm_errmsg(const char *body, char *out, size_t outsz)
+{
+	json_t		*root, *err, *msg = NULL;
+	const char	*s;
+	size_t		 i;
+
+	out[0] = '\0';
+	if ((root = json_loads(body, 0, NULL)) == NULL)
+		return;
+	err = json_object_get(root, "error");
+	if (json_is_object(err))
+		msg = json_object_get(err, "message");
+	else if (json_is_string(err))
+		msg = err;
+	if (json_is_string(msg)) {
+		s = json_string_value(msg);
+		snprintf(out, outsz, "%s", s);
+		for (i = 0; out[i] != '\0'; i++)
+			if ((unsigned char)out[i] < 0x20)
+				out[i] = ' ';
+	}
+	json_decref(root);
+}
+
+enum llm_fail
+llm_perform(struct llm_call *c)
+{
+	const struct config	*cfg = c->cfg;
+	struct llm_io		 io;
+	struct curl_slist	*hdrs = NULL;
+	CURLM			*multi = NULL;
+	CURLMsg			*msg;
+	CURLcode		 res = CURLE_OK;
+	enum llm_fail		 rc = LLM_NETWORK;
+	char			 url[600], auth[600];
+	int			 running = 1, left;
+
+	memset(&io, 0, sizeof(io));
+	io.call = c;
+	c->status = 0;
+	c->retry_after = 0;
+	c->errmsg[0] = c->why[0] = '\0';
+	if (cfg->llm_url[0] == '\0') {
+		snprintf(c->why, sizeof(c->why), "INTAKE_LLM_URL is not set");
+		return LLM_BADCONF;
+	}
+	snprintf(url, sizeof(url), "%s%s", cfg->llm_url, llm_path(c->proto));
+	/* The base may end in a slash: "http://h/v1/" + "/chat/..." */
+	if (strstr(url, "//chat/") || strstr(url, "//messages")) {
+		snprintf(url, sizeof(url), "%.*s%s",
+		    (int)(strlen(cfg->llm_url) - 1), cfg->llm_url,
+		    llm_path(c->proto));
+	}
+
+	if ((io.easy = curl_easy_init()) == NULL ||
+	    (multi = curl_multi_init()) == NULL) {
+		snprintf(c->why, sizeof(c->why), "curl init failed");
+		goto out;
+	}
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, c->stream ?
+	    "Accept: text/event-stream" : "Accept: application/json");
+	if (c->proto == LLM_PROTO_ANTHROPIC) {
+		hdrs = curl_slist_append(hdrs, "anthropic-version: 2023-06-01");
+		snprintf(auth, sizeof(auth), "x-api-key: %s", cfg->api_key);
+	} else
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    cfg->api_key);
+	if (cfg->api_key[0] != '\0')
+		hdrs = curl_slist_append(hdrs, auth);
+	explicit_bzero(auth, sizeof(auth));
+	if (hdrs == NULL) {
+		snprintf(c->why, sizeof(c->why), "out of memory");
+		goto out;
+	}
+
+	curl_easy_setopt(io.easy, CURLOPT_URL, url);
+	curl_easy_setopt(io.easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(io.easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(io.easy, CURLOPT_PROXY, cfg->proxy);
+	curl_easy_setopt(io.easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(io.easy, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(io.easy, CURLOPT_POSTFIELDS, c->body);
+	curl_easy_setopt(io.easy, CURLOPT_CONNECTTIMEOUT_MS,
+	    cfg->connect_timeout_ms);
+	if (c->total_ms > 0)
+		curl_easy_setopt(io.easy, CURLOPT_TIMEOUT_MS, c->total_ms);
+	curl_easy_setopt(io.easy, CURLOPT_WRITEFUNCTION, llm_write);
+	curl_easy_setopt(io.easy, CURLOPT_WRITEDATA, &io);
+	curl_easy_setopt(io.easy, CURLOPT_HEADERFUNCTION, llm_header);
+	curl_easy_setopt(io.easy, CURLOPT_HEADERDATA, &io);
+	curl_easy_setopt(io.easy, CURLOPT_USERAGENT, "intake/1");
+	curl_easy_setopt(io.easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_multi_add_handle(multi, io.easy);
+
+	while (running) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (!running)
+			break;
+		if (curl_multi_poll(multi, NULL, 0, LLM_TICK_MS, NULL)
+		    != CURLM_OK)
+			break;
+		if (c->tick != NULL && c->tick(c->arg)) {
+			rc = LLM_ABORTED;
+			snprintf(c->why, sizeof(c->why), "stopped");
+			goto out;
+		}
+	}
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			res = msg->data.result;
+	curl_easy_getinfo(io.easy, CURLINFO_RESPONSE_CODE, &c->status);
+
+	if (io.stopped) {
+		rc = LLM_ABORTED;
+		snprintf(c->why, sizeof(c->why), "stopped");
+	} else if (c->status >= 300) {
+		rc = LLM_HTTP;
+		llm_errmsg(io.errbody, c->errmsg, sizeof(c->errmsg));
+		snprintf(c->why, sizeof(c->why), "provider answered HTTP %ld%s%.160s",
+		    c->status, c->errmsg[0] ? ": " : "", c->errmsg);
+	} else if (res == CURLE_OK) {
+		rc = LLM_OK;
+	} else if (res == CURLE_COULDNT_CONNECT ||
+	    res == CURLE_COULDNT_RESOLVE_HOST ||
+	    (res == CURLE_OPERATION_TIMEDOUT && c->status == 0)) {
+		rc = LLM_CONNECT;
+		snprintf(c->why, sizeof(c->why), "could not reach the "
+		    "provider: %s", curl_easy_strerror(res));
+	} else if (res == CURLE_URL_MALFORMAT ||
+	    res == CURLE_UNSUPPORTED_PROTOCOL) {
+		rc = LLM_BADCONF;
+		snprintf(c->why, sizeof(c->why), "bad INTAKE_LLM_URL: %s",
+		    curl_easy_strerror(res));
+	} else {
+		rc = LLM_NETWORK;
+		snprintf(c->why, sizeof(c->why), "transfer failed: %s",
+		    curl_easy_strerror(res));
+	}
+out:
+	if (multi != NULL) {
+		if (io.easy != NULL)
+			curl_multi_remove_handle(multi, io.easy);
+		curl_multi_cleanup(multi);
+	}
+	curl_easy_cleanup(io.easy);
+	curl_slist_free_all(hdrs);
+	return rc;
+}

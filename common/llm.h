@@ -1,0 +1,59 @@
+/*
+ * llm.h: one HTTP call to a model provider over libcurl.
+ *
+ * The call runs on curl's multi interface so the caller keeps control:
+ * on_data gets the body as it arrives, tick runs at least every
+ * LLM_TICK_MS (to save, to send keep-alives, to notice a cancel or a
+ * timeout), and either returning non-zero aborts the transfer at once,
+ * which frees the model's slot upstream.  A body with an HTTP error
+ * status is collected for the log instead of passed on.
+ *
+ * Never carried across fork; curl_global_init is the program's job.
+ * The API key goes in a header and nowhere else: not in logs, not in
+ * errors.  No proxy is used unless INTAKE_LLM_PROXY names one (HTTPoxy:
+ * a request's Proxy header must never steer the upstream call), and only
+ * http and https are allowed.
+ */
+#ifndef LLM_H
+#define LLM_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "llm_decode.h"
+
+#define LLM_TICK_MS	100
+
+enum llm_fail {
+	LLM_OK,
+	LLM_ABORTED,	/* on_data or tick asked to stop */
+	LLM_CONNECT,	/* could not connect (or connect timeout) */
+	LLM_HTTP,	/* an HTTP error status: see status, errmsg */
+	LLM_NETWORK,	/* the connection failed mid-transfer */
+	LLM_BADCONF,	/* no URL, bad URL */
+	LLM__MAX
+};
+
+struct llm_call {
+	/* in */
+	const struct config	*cfg;
+	enum llm_proto		 proto;
+	const char		*body;		/* JSON */
+	int			 stream;	/* ask for text/event-stream */
+	long			 total_ms;	/* 0: none */
+	int			(*on_data)(void *arg, const char *p, size_t n);
+	int			(*tick)(void *arg);
+	void			*arg;
+	/* out */
+	long			 status;	/* HTTP status, 0 if none */
+	long			 retry_after;	/* seconds, from a 429/503 */
+	char			 errmsg[256];	/* provider's message, if any */
+	char			 why[256];	/* for the log: never the key */
+};
+
+/* Perform the call.  Returns how it failed, LLM_OK when it did not. */
+enum llm_fail	llm_perform(struct llm_call *);
+
+enum llm_proto	llm_proto_of(const struct config *);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * log.c: timestamped lines on stderr, each written with one write(2) so
+ * lines from threads and processes sharing the log do not interleave.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+static const char	*log_prog = "intake";
+
+void
+log_init(const char *progname)
+{
+	log_prog = progname;
+}
+
+static void
+log_vline(const char *level, const char *fmt, va_list ap, int err)
+{
+	char	line[2048], ts[32];
+	int	n, m;
+	size_t	len;
+
+	util_iso_time(util_wall_ms(), ts, sizeof(ts));
+	n = snprintf(line, sizeof(line), "%s %s[%ld] %s: ", ts, log_prog,
+	    (long)getpid(), level);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (m < 0)
+		return;
+	len = strnlen(line, sizeof(line) - 1);
+	if (err != 0 && len + 4 < sizeof(line))
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    ": %s", strerror(err));
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	(void)!write(STDERR_FILENO, line, len);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vline("warning", fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	err = errno;
+
+	va_start(ap, fmt);
+	log_vline("warning", fmt, ap, err);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vline("info", fmt, ap, 0);
+	va_end(ap);
+}

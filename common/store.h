@@ -1,0 +1,150 @@
+/*
+ * store.h: conversations and messages in SQLite, for the request handlers.
+ *
+ * Every write is one short BEGIN IMMEDIATE transaction; no statement or
+ * read transaction stays open while a reply streams.  A streaming reply
+ * grows by appended parts (store_reply_save), so each save writes only
+ * the new text and a follower reads only what it has not seen.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+enum store_auth {
+	STORE_AUTH_OK,
+	STORE_AUTH_NOT_FOUND,
+	STORE_AUTH_DENIED,
+	STORE_AUTH_ERROR,
+};
+
+enum msg_status {
+	MSG_STREAMING,
+	MSG_COMPLETE,
+	MSG_ERROR,
+	MSG_CANCELLED,
+	MSG_INTERRUPTED,
+	MSG__MAX
+};
+
+const char	*store_status_name(enum msg_status);
+enum msg_status	 store_status_lookup(const char *);
+
+/* Who writes a streaming row: this process, told apart from a reused pid. */
+struct store_owner {
+	long	pid;
+	int64_t	start;
+	long	stale_ms;	/* heartbeat older than this: presumed gone */
+};
+
+/* Create a conversation.  0, or -1. */
+int		store_conv_create(sqlite3 *, const char *id, const char *token,
+		    const char *client_addr);
+
+/* Check a conversation's bearer token, in constant time. */
+enum store_auth	store_conv_auth(sqlite3 *, const char *id, const char *token);
+
+/*
+ * The conversation as the contract's JSON object (new reference), with
+ * every message, the text of streaming ones assembled from their parts.
+ * Marks replies whose owner is gone as interrupted first.  NULL on error.
+ */
+json_t		*store_conv_json(sqlite3 *, const char *id,
+		    const struct store_owner *self);
+
+/* What store_turn_begin found. */
+enum turn_rc {
+	TURN_STARTED,		/* a new turn: ids filled */
+	TURN_REPLAY,		/* client_id seen: ids of that turn filled */
+	TURN_BUSY,		/* a reply is streaming: 409 */
+	TURN_TOO_MANY,		/* the conversation's turn limit: 429 */
+	TURN_ERROR,
+};
+
+struct turn_ids {
+	int		turn;
+	int64_t		user_id;
+	int64_t		assistant_id;
+};
+
+/*
+ * In one BEGIN IMMEDIATE transaction: reap a dead owner's reply, refuse
+ * while a reply streams, replay a known client_id, else insert the user's
+ * message and the assistant's placeholder (status streaming, owned by
+ * self).
+ */
+enum turn_rc	store_turn_begin(sqlite3 *, const char *conv_id,
+		    const char *text, size_t text_len, const char *client_id,
+		    long turns_max, const struct store_owner *self,
+		    struct turn_ids *ids);
+
+/*
+ * The visitor's messages of the conversation, oldest first, up to and
+ * including turn, at most max of the latest: texts[] and lens[] malloc'd
+ * (free with store_texts_free).  With assistant non-zero, both roles
+ * interleaved and roles[] says which (1 = assistant).  Returns the count,
+ * or -1.
+ */
+struct store_texts {
+	char	**texts;
+	size_t	 *lens;
+	int	 *roles;
+	size_t	  n;
+};
+int		store_history(sqlite3 *, const char *conv_id, int turn,
+		    long max, int assistant, struct store_texts *out);
+void		store_texts_free(struct store_texts *);
+
+/*
+ * Append text[0..len) at byte offset off of the reply and beat the heart.
+ * Returns 1 when a cancel has been asked for, 0 when not, -1 on error.
+ * len may be 0 (a heartbeat and a cancel check alone).
+ */
+int		store_reply_save(sqlite3 *, int64_t msg_id, size_t off,
+		    const char *text, size_t len);
+
+/*
+ * Make the reply final: its whole text, its status and the error told to
+ * the visitor (or NULL); its parts are folded in and removed.  0, or -1.
+ */
+int		store_reply_finish(sqlite3 *, int64_t msg_id,
+		    enum msg_status status, const char *text, size_t len,
+		    const char *error);
+
+/* 1 when a cancel of reply msg_id was asked for, 0 when not, -1. */
+int		store_reply_cancelled(sqlite3 *, int64_t msg_id);
+
+/* Ask the conversation's streaming reply to stop.  1 asked, 0 none, -1. */
+int		store_cancel(sqlite3 *, const char *conv_id);
+
+/* What a reader sees of one reply at a moment. */
+struct reply_view {
+	int64_t		 id;
+	int		 turn;
+	int64_t		 user_id;
+	enum msg_status	 status;
+	size_t		 length;	/* bytes available */
+	char		*text;		/* bytes [from, length), malloc'd */
+	size_t		 text_len;
+	char		*error;		/* malloc'd or NULL */
+};
+
+/*
+ * Read the reply msg_id (or, with msg_id 0, the conversation's latest
+ * assistant message) from byte offset from on, in one read transaction.
+ * A streaming reply whose owner is gone is marked interrupted first.
+ * Returns 1 with v filled, 0 when there is no such reply, -1 on error.
+ */
+int		store_reply_read(sqlite3 *, const char *conv_id, int64_t msg_id,
+		    size_t from, const struct store_owner *self,
+		    struct reply_view *v);
+void		store_reply_view_free(struct reply_view *);
+
+/* 1 when the database answers a read, 0 when not. */
+int		store_health(sqlite3 *);
+
+#endif

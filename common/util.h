@@ -1,0 +1,38 @@
+/*
+ * util.h: small system helpers shared by both programs: random
+ * identifiers, clocks, timestamps.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fill buf with len bytes from the kernel's CSPRNG.  0, or -1 (logged). */
+int		util_random(void *buf, size_t len);
+
+/*
+ * Write a random identifier of nbytes random bytes, base64url without
+ * padding, into out (outsz >= 4 * nbytes / 3 + 2).  0, or -1.
+ */
+int		util_random_id(size_t nbytes, char *out, size_t outsz);
+
+/* Monotonic milliseconds, for intervals. */
+int64_t		util_mono_ms(void);
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t		util_wall_ms(void);
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of ms into out (at least 25 bytes). */
+void		util_iso_time(int64_t ms, char *out, size_t outsz);
+
+/* Sleep ms milliseconds (resumed across signals). */
+void		util_sleep_ms(int64_t ms);
+
+/* 1 when process pid still runs and (start 0, or) started at start. */
+int		util_pid_alive(long pid, int64_t start);
+
+/* This process's start time in clock ticks since boot (0 if unknown). */
+int64_t		util_proc_start(long pid);
+
+#endif

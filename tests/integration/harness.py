@@ -1,0 +1,895 @@
+"""harness.py: drive the real intake.fcgi under the real lighttpd over HTTP.
+
+Standard library only.  A Server makes a private temporary folder (the
+database and lighttpd's run folder), creates the database with
+`intake-extract --init`, writes lighttpd's configuration with
+scripts/lighttpd-conf.sh and runs `lighttpd -D` on a free loopback port.
+Requests go over raw sockets so that tests see exactly what went over the
+wire and when: every SSE event carries the time it arrived, and a
+response records when it ended (the terminal chunk of a chunked body, or
+EOF of a close-delimited one) and when the connection hit EOF.
+
+lighttpd writes its own messages to <run>/error.log; the program's
+stderr (its log lines and sanitizer reports, the extractor's too) is
+lighttpd's own stderr, which the harness sends to <run>/lighttpd.out.
+Both are scanned after every test and at stop: "AddressSanitizer",
+"LeakSanitizer" or "runtime error:" there fails the test (or the class).
+
+    BUILD=build/test python3 tests/integration/test_turn.py
+
+Environment: BUILD (default build/test), INTAKE_TEST_KEEP=1 keeps the
+temporary folders, INTAKE_TEST_VERBOSE=1 prints each test's name.
+"""
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", "build/test")
+BUILD_DIR = BUILD if os.path.isabs(BUILD) else os.path.join(TOP, BUILD)
+
+SOCK_TIMEOUT = 20.0          # any single socket wait
+START_TIMEOUT = 10.0         # lighttpd answering /api/health
+STOP_TIMEOUT = 5.0           # lighttpd and its children leaving
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                   "ThreadSanitizer", "UndefinedBehaviorSanitizer")
+
+
+class HarnessError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# processes
+
+def _ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # the command may hold spaces and parens: split after the last ')'
+    rest = stat[stat.rfind(b")") + 2:].split()
+    return int(rest[1])
+
+
+def _start_time(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    rest = stat[stat.rfind(b")") + 2:].split()
+    return int(rest[19])
+
+
+def _alive(pid, start):
+    """pid still runs and is the same process (same start time)."""
+    st = _start_time(pid)
+    if st is None or st != start:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            state = f.read()
+        state = state[state.rfind(b")") + 2:].split()[0]
+        return state != b"Z"
+    except OSError:
+        return False
+
+
+def _pids():
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            yield int(name)
+
+
+def _environ_has(pid, needle):
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            return needle in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def dead_pid():
+    """The pid of a process that has exited and been reaped."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+# --------------------------------------------------------------------------
+# HTTP over a raw socket
+
+class Response:
+    """One HTTP response read incrementally from a socket.
+
+    status, reason, headers (lower-case names; a repeated header keeps its
+    last value), then the body through chunks() / read_body() /
+    read_events().  t_end is when the body ended (terminal chunk, the
+    Content-Length reached, or EOF); t_eof when the connection hit EOF
+    (None if it did not, e.g. a kept-alive connection)."""
+
+    def __init__(self, sock, method):
+        self.sock = sock
+        self.method = method
+        self.buf = b""
+        self.eof = False
+        self.t_end = None
+        self.t_eof = None
+        self.body_done = False
+        self._read_head()
+
+    # raw reading
+    def _recv(self):
+        if self.eof:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            raise HarnessError("socket timeout (%.0f s) waiting for the "
+                               "server" % self.sock.gettimeout())
+        except ConnectionResetError:
+            data = b""
+        now = time.monotonic()
+        if not data:
+            self.eof = True
+            self.t_eof = now
+            return False
+        self.buf += data
+        self.t_recv = now
+        return True
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            if not self._recv():
+                raise HarnessError("connection closed inside a header or "
+                                   "chunk line: %r" % self.buf[:200])
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _read_head(self):
+        line = self._line()
+        parts = line.decode("latin-1").split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+            raise HarnessError("bad status line %r" % line)
+        self.version = parts[0]
+        self.status = int(parts[1])
+        self.reason = parts[2] if len(parts) > 2 else ""
+        self.headers = {}
+        self.header_list = []
+        while True:
+            line = self._line()
+            if line == b"":
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+            self.header_list.append((name.strip(), value.strip()))
+        self.t_head = time.monotonic()
+
+    def content_type(self):
+        return self.headers.get("content-type", "")
+
+    # the body, as (bytes, arrival time) pieces
+    def chunks(self):
+        if self.body_done:
+            return
+        te = self.headers.get("transfer-encoding", "").lower()
+        if self.method == "HEAD" or self.status in (204, 304) or \
+                100 <= self.status < 200:
+            self._finish()
+            return
+        if "chunked" in te:
+            while True:
+                size_line = self._line()
+                size = int(size_line.split(b";")[0].strip(), 16)
+                if size == 0:
+                    # trailers up to the empty line
+                    while self._line() != b"":
+                        pass
+                    self._finish()
+                    return
+                while len(self.buf) < size + 2:
+                    if not self._recv():
+                        raise HarnessError("EOF inside a chunk")
+                piece, self.buf = self.buf[:size], self.buf[size + 2:]
+                yield piece, self.t_recv
+        elif "content-length" in self.headers:
+            left = int(self.headers["content-length"])
+            while left > 0:
+                if not self.buf and not self._recv():
+                    raise HarnessError("EOF with %d body bytes missing" %
+                                       left)
+                piece, self.buf = self.buf[:left], self.buf[left:]
+                left -= len(piece)
+                yield piece, self.t_recv
+            self._finish()
+        else:
+            while True:
+                if self.buf:
+                    piece, self.buf = self.buf, b""
+                    yield piece, self.t_recv
+                if not self._recv():
+                    break
+            self._finish()
+
+    def _finish(self):
+        self.body_done = True
+        self.t_end = time.monotonic()
+        # With "Connection: close" the server closes now; see when.
+        if not self.eof:
+            try:
+                self.sock.settimeout(5.0)
+                while self._recv():
+                    pass
+            except (HarnessError, OSError):
+                pass
+
+    def read_body(self):
+        return b"".join(p for p, _ in self.chunks())
+
+    def json(self):
+        body = self.read_body()
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError:
+            raise HarnessError("not JSON (status %d): %r" %
+                               (self.status, body[:300]))
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def request(port, method, path, body=None, headers=None, timeout=SOCK_TIMEOUT,
+            content_type=None, content_length=None):
+    """Send one HTTP/1.1 request (Connection: close) and return the
+    Response with its head read.  body is bytes, str or a JSON-able
+    object; headers a dict."""
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+        if content_type is None:
+            content_type = "application/json"
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        body = b""      # as browsers do: lighttpd wants a length (411)
+    h = {"Host": "127.0.0.1:%d" % port, "Connection": "close",
+         "User-Agent": "intake-integration"}
+    if content_type is not None:
+        h["Content-Type"] = content_type
+    if body is not None:
+        h["Content-Length"] = str(len(body) if content_length is None
+                                  else content_length)
+    if headers:
+        h.update(headers)
+    head = "%s %s HTTP/1.1\r\n" % (method, path)
+    head += "".join("%s: %s\r\n" % (k, v) for k, v in h.items()
+                    if v is not None)
+    head += "\r\n"
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.settimeout(timeout)
+    try:
+        sock.sendall(head.encode("latin-1") + (body or b""))
+        return Response(sock, method)
+    except Exception:
+        sock.close()
+        raise
+
+
+class Event:
+    __slots__ = ("event", "data", "id", "t", "raw")
+
+    def __init__(self, event, data, id_, t, raw):
+        self.event, self.data, self.id, self.t, self.raw = \
+            event, data, id_, t, raw
+
+    def __iter__(self):
+        return iter((self.event, self.data, self.id, self.t))
+
+    def __repr__(self):
+        return "Event(%r, %r, id=%r)" % (self.event, self.data, self.id)
+
+
+def read_events(resp):
+    """Yield the SSE events of resp as Event(event, data_json, id, t) —
+    iterable as the tuple (event, data, id, t_received) — where t is the
+    time.monotonic() at which the bytes completing the event arrived.
+    Comments (": ping") are skipped.  When the generator ends, resp.t_end
+    and resp.t_eof tell when the body ended and the connection closed."""
+    pending = b""
+    for piece, t in resp.chunks():
+        pending += piece.replace(b"\r\n", b"\n")
+        while b"\n\n" in pending:
+            block, pending = pending.split(b"\n\n", 1)
+            ev = _parse_event(block, t)
+            if ev is not None:
+                yield ev
+    if pending.strip():
+        raise HarnessError("stream ended inside an event: %r" % pending)
+
+
+def _parse_event(block, t):
+    name, data, id_ = "message", [], None
+    seen = False
+    for line in block.decode("utf-8").split("\n"):
+        if line == "" or line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        seen = True
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
+        elif field == "id":
+            id_ = value
+    if not seen:
+        return None
+    text = "\n".join(data)
+    try:
+        obj = json.loads(text) if text else None
+    except ValueError:
+        raise HarnessError("event %s: data is not JSON: %r" % (name, text))
+    return Event(name, obj, id_, t, block)
+
+
+def collect(resp, stop_after=None):
+    """All events of resp as a list (stop_after: a predicate on the list;
+    when true the socket is closed and the list returned early)."""
+    out = []
+    for ev in read_events(resp):
+        out.append(ev)
+        if stop_after is not None and stop_after(out):
+            resp.close()
+            break
+    return out
+
+
+def delta_text(events):
+    return "".join(e.data["text"] for e in events if e.event == "delta")
+
+
+# --------------------------------------------------------------------------
+# the server
+
+class Server:
+    def __init__(self, env=None, word_delay_ms=5, name="intake"):
+        if not os.path.isfile(os.path.join(BUILD_DIR, "intake.fcgi")):
+            raise HarnessError("%s/intake.fcgi is missing: run make "
+                               "test-build first" % BUILD_DIR)
+        self.name = name
+        self.tmp = tempfile.mkdtemp(prefix="intake-it-")
+        os.chmod(self.tmp, 0o700)
+        self.rundir = os.path.join(self.tmp, "run")
+        os.mkdir(self.rundir, 0o700)
+        self.db_path = os.path.join(self.tmp, "intake.db")
+        self.errlog = os.path.join(self.rundir, "error.log")
+        # lighttpd's own stderr, which its FastCGI children inherit: the
+        # program's log lines and sanitizer reports land here.
+        self.outlog = os.path.join(self.rundir, "lighttpd.out")
+        self.conf = os.path.join(self.rundir, "lighttpd.conf")
+        self.port = None
+        self.proc = None
+        self.children = {}          # pid -> start time
+        self._log_offsets = {}
+        self._db_ready = False
+        self.keep = os.environ.get("INTAKE_TEST_KEEP") == "1"
+        self.deleted_at_stop = []
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("INTAKE_")}
+        self.env["INTAKE_DB"] = self.db_path
+        self.env["INTAKE_EXTRACTOR"] = os.path.join(BUILD_DIR,
+                                                    "intake-extract")
+        self.env["INTAKE_WORD_DELAY_MS"] = str(word_delay_ms)
+        if env:
+            self.env.update({k: str(v) for k, v in env.items()})
+
+    # --- life
+    def init_db(self):
+        """Create the database with intake-extract --init (once)."""
+        if self._db_ready:
+            return
+        init = subprocess.run(
+            [os.path.join(BUILD_DIR, "intake-extract"), "--init"],
+            env=self.env, cwd=TOP, capture_output=True, timeout=30)
+        if init.returncode != 0:
+            raise HarnessError("intake-extract --init failed (%d): %s" %
+                               (init.returncode, init.stderr.decode(
+                                   "utf-8", "replace")[-2000:]))
+        self._db_ready = True
+
+    def start(self):
+        self.init_db()
+        LIVE_SERVERS.add(self)
+        last = None
+        for attempt in range(3):      # a port taken in between: try again
+            self.port = free_port()
+            gen = subprocess.run(
+                [os.path.join(TOP, "scripts", "lighttpd-conf.sh"), BUILD_DIR,
+                 self.rundir, str(self.port)],
+                env=self.env, cwd=TOP, capture_output=True, timeout=30)
+            if gen.returncode != 0:
+                raise HarnessError("lighttpd-conf.sh failed: %s" %
+                                   gen.stderr.decode("utf-8", "replace"))
+            with open(self.conf, "wb") as f:
+                f.write(gen.stdout)
+            open(self.errlog, "ab").close()
+            self.proc = subprocess.Popen(
+                ["lighttpd", "-D", "-f", self.conf], env=self.env, cwd=TOP,
+                stdin=subprocess.DEVNULL,
+                stdout=open(self.outlog, "ab"),
+                stderr=subprocess.STDOUT)
+            try:
+                self._wait_healthy()
+                self._note_children()
+                return self
+            except HarnessError as e:
+                last = e
+                self.stop()
+        raise HarnessError("server did not start: %s\n%s" %
+                           (last, self.log_tail()))
+
+    def _wait_healthy(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError("lighttpd exited with %d" %
+                                   self.proc.returncode)
+            try:
+                r = request(self.port, "GET", "/api/health", timeout=2)
+                body = r.read_body()
+                r.close()
+                if r.status == 200:
+                    return
+                last = "status %d %r" % (r.status, body[:200])
+            except (OSError, HarnessError) as e:
+                last = repr(e)
+            time.sleep(0.05)
+        raise HarnessError("no 200 from /api/health in %.0f s (last: %s)" %
+                           (START_TIMEOUT, last))
+
+    def _note_children(self):
+        """Remember lighttpd's intake.fcgi children (pid, start time) and
+        any process carrying this server's unique INTAKE_DB, so stop()
+        ends only what this server started."""
+        if self.proc is None:
+            return
+        needle = ("INTAKE_DB=" + self.db_path).encode()
+        for pid in _pids():
+            if pid == self.proc.pid or pid == os.getpid():
+                continue
+            if _ppid(pid) == self.proc.pid or _environ_has(pid, needle):
+                st = _start_time(pid)
+                if st is not None:
+                    self.children[pid] = st
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self._note_children()
+        self.deleted_at_stop = self.fcgi_deleted_files()
+        if self.deleted_at_stop:
+            NOTES.append("%s: at stop the server held deleted database "
+                         "files (its -wal/-shm were removed by another "
+                         "process while it ran; later requests fail or "
+                         "write where nobody reads): %s" % (
+                             self.name, "; ".join(self.deleted_at_stop[:3])))
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(STOP_TIMEOUT)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and any(
+                _alive(p, s) for p, s in self.children.items()):
+            time.sleep(0.05)
+        for pid, st in self.children.items():
+            if _alive(pid, st):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.proc = None
+        LIVE_SERVERS.discard(self)
+
+    def cleanup(self):
+        """Remove the temporary folder (kept with INTAKE_TEST_KEEP=1 or
+        when a sanitizer report is in its logs)."""
+        if self.keep:
+            sys.stderr.write("kept %s\n" % self.tmp)
+            return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- the logs
+    def log_text(self):
+        """error.log and lighttpd's stderr (the program's log), joined."""
+        out = []
+        for p in (self.errlog, self.outlog):
+            try:
+                with open(p, "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def sanitizer_findings(self, since_last=True):
+        """Sanitizer report lines (with context) in error.log or lighttpd's
+        stderr (since the last call when since_last), or ""."""
+        found = []
+        for p in (self.errlog, self.outlog):
+            try:
+                with open(p, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            start = self._log_offsets.get(p, 0) if since_last else 0
+            if since_last:
+                self._log_offsets[p] = len(data)
+            lines = data[start:].decode("utf-8", "replace").splitlines()
+            for i, line in enumerate(lines):
+                if any(m in line for m in SANITIZER_MARKS):
+                    self.keep = True
+                    found.append("%s:\n%s" % (p, "\n".join(
+                        lines[max(0, i - 5):i + 40])))
+                    break
+        return "\n".join(found)
+
+    def fcgi_deleted_files(self):
+        """Files the server's processes hold open that were deleted (a
+        database -wal or -shm pulled from under them)."""
+        out = []
+        for pid, st in list(self.children.items()):
+            if not _alive(pid, st):
+                continue
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if t.startswith(self.tmp) and t.endswith("(deleted)"):
+                    out.append("pid %d fd %s -> %s" % (pid, fd, t))
+        return out
+
+    # --- HTTP helpers
+    def request(self, method, path, body=None, headers=None, **kw):
+        return request(self.port, method, path, body, headers, **kw)
+
+    def call(self, method, path, body=None, headers=None, **kw):
+        """A whole non-streaming exchange: (status, headers, body bytes)."""
+        r = self.request(method, path, body, headers, **kw)
+        try:
+            data = r.read_body()
+        finally:
+            r.close()
+        return r.status, r.headers, data
+
+    def create_conversation(self):
+        status, headers, body = self.call("POST", "/api/conversations")
+        if status != 201:
+            raise HarnessError("POST /api/conversations: %d %r" %
+                               (status, body[:300]))
+        obj = json.loads(body)
+        return obj["id"], obj["token"]
+
+    @staticmethod
+    def auth(token):
+        return {"Authorization": "Bearer %s" % token}
+
+    def post_message(self, conv_id, token, text, client_id=None, body=None,
+                     headers=None, **kw):
+        """POST a message; the Response with its head read (read its events
+        with read_events / collect)."""
+        if body is None:
+            body = {"text": text}
+            if client_id is not None:
+                body["client_id"] = client_id
+        h = self.auth(token) if token is not None else {}
+        if headers:
+            h.update(headers)
+        return self.request("POST", "/api/conversations/%s/messages" %
+                            conv_id, body, h, **kw)
+
+    def turn(self, conv_id, token, text, client_id=None):
+        """A whole turn: (response, events); fails unless 200."""
+        r = self.post_message(conv_id, token, text, client_id)
+        if r.status != 200:
+            body = r.read_body()
+            r.close()
+            raise HarnessError("turn: status %d %r" % (r.status, body[:300]))
+        try:
+            return r, collect(r)
+        finally:
+            r.close()
+
+    def get_conversation(self, conv_id, token):
+        status, headers, body = self.call(
+            "GET", "/api/conversations/%s" % conv_id, None, self.auth(token))
+        if status != 200:
+            raise HarnessError("GET conversation: %d %r" % (status,
+                                                             body[:300]))
+        return json.loads(body)
+
+    def events(self, conv_id, token=None, query_token=None, offset=None,
+               last_event_id=None):
+        q = []
+        if query_token is not None:
+            q.append("token=%s" % query_token)
+        if offset is not None:
+            q.append("offset=%s" % offset)
+        path = "/api/conversations/%s/events" % conv_id
+        if q:
+            path += "?" + "&".join(q)
+        h = self.auth(token) if token is not None else {}
+        if last_event_id is not None:
+            h["Last-Event-ID"] = str(last_event_id)
+        return self.request("GET", path, None, h)
+
+    def db(self):
+        """A read-only connection to the test database."""
+        c = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True,
+                            timeout=10)
+        c.row_factory = sqlite3.Row
+        return c
+
+    def db_rw(self):
+        """A read-write connection.  Closing one while the server runs
+        checkpoints and may delete the -wal/-shm under the server if the
+        server lost its locks (see SharedDatabaseTests); tests plant rows
+        before the server starts instead."""
+        c = sqlite3.connect(self.db_path, timeout=10)
+        c.row_factory = sqlite3.Row
+        c.execute("PRAGMA busy_timeout = 10000")
+        return c
+
+    def query(self, sql, args=()):
+        c = self.db()
+        try:
+            return c.execute(sql, args).fetchall()
+        finally:
+            c.close()
+
+    def counts(self, conv_id=None):
+        """(conversations, messages, message_parts) — of conv_id when given."""
+        c = self.db()
+        try:
+            if conv_id is None:
+                return tuple(c.execute(q).fetchone()[0] for q in (
+                    "SELECT count(*) FROM conversations",
+                    "SELECT count(*) FROM messages",
+                    "SELECT count(*) FROM message_parts"))
+            return (
+                c.execute("SELECT count(*) FROM conversations WHERE id = ?",
+                          (conv_id,)).fetchone()[0],
+                c.execute("SELECT count(*) FROM messages WHERE "
+                          "conversation_id = ?", (conv_id,)).fetchone()[0],
+                c.execute("SELECT count(*) FROM message_parts WHERE "
+                          "message_id IN (SELECT id FROM messages WHERE "
+                          "conversation_id = ?)", (conv_id,)).fetchone()[0])
+        finally:
+            c.close()
+
+    def snapshot(self):
+        """Every stored row of the three tables, for "nothing changed"."""
+        c = self.db()
+        try:
+            return {t: [tuple(r) for r in c.execute(
+                        "SELECT * FROM %s ORDER BY 1, 2" % t)]
+                    for t in ("conversations", "messages", "message_parts")}
+        finally:
+            c.close()
+
+    def wait_for(self, fn, timeout=15.0, interval=0.05, what="condition"):
+        """Poll fn() until it returns a true value (returned); bounded."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = fn()
+            if last:
+                return last
+            time.sleep(interval)
+        raise AssertionError("timed out after %.0f s waiting for %s (last: "
+                             "%r)" % (timeout, what, last))
+
+
+# --------------------------------------------------------------------------
+# a TestCase with a server per class and a sanitizer check per test
+
+class ServerTestCase(unittest.TestCase):
+    server_env = None
+    word_delay_ms = 5
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        srv = Server(cls.server_env, cls.word_delay_ms, cls.__name__)
+        try:
+            srv.init_db()
+            cls.before_start(srv)
+            srv.start()
+            cls.server = srv
+            cls.prepare()
+        except BaseException:
+            # tearDownClass does not run when setUpClass fails
+            srv.stop()
+            found = srv.sanitizer_findings(False)
+            if found:
+                SANITIZER_REPORTS.append((cls.__name__, found))
+            sys.stderr.write("server log tail:\n%s\n" % srv.log_tail())
+            srv.cleanup()
+            cls.server = None
+            raise
+
+    @classmethod
+    def before_start(cls, srv):
+        """Hook: the database exists, the server does not run yet."""
+
+    @classmethod
+    def prepare(cls):
+        """Hook: the server runs (cls.server)."""
+
+    @classmethod
+    def tearDownClass(cls):
+        srv = cls.server
+        if srv is None:
+            return
+        cls.server = None
+        srv.stop()
+        found = srv.sanitizer_findings()
+        if found:
+            SANITIZER_REPORTS.append((cls.__name__, found))
+        srv.cleanup()
+        if found:
+            raise AssertionError("sanitizer report in the server's error "
+                                 "log (after stop):\n" + found)
+
+    def tearDown(self):
+        if self.server is None:
+            return
+        found = self.server.sanitizer_findings()
+        if found:
+            SANITIZER_REPORTS.append((self.id(), found))
+            self.fail("sanitizer report in the server's error log during "
+                      "this test:\n" + found)
+
+
+SANITIZER_REPORTS = []
+NOTES = []
+LIVE_SERVERS = set()
+
+
+@atexit.register
+def _stop_leftovers():
+    for srv in list(LIVE_SERVERS):
+        try:
+            srv.stop()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------
+# main
+
+class _Result(unittest.TextTestResult):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.outcome = {}       # test id -> "pass" / "fail" / "skip"
+        self.class_failures = []
+
+    def _mark(self, test, what):
+        if not isinstance(test, unittest.TestCase):
+            self.class_failures.append(str(test))
+            return
+        tid = test.id()
+        if what == "fail" or tid not in self.outcome:
+            self.outcome[tid] = what
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._mark(test, "pass")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._mark(test, "fail")
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._mark(test, "fail")
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._mark(test, "skip")
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._mark(test, "pass")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._mark(test, "fail")
+
+
+def _test_ids(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _test_ids(t)
+        else:
+            yield t.id()
+
+
+def main(suite_name, module=None):
+    """Run the module's TestCases; the last line printed is
+    "<suite_name>: N passed, N failed".  A test method that did not pass
+    (failure, error, or never run because its class could not start)
+    counts as failed; a class-level failure after its tests (the
+    sanitizer check at stop) counts as one more; skips are listed apart."""
+    module = module or sys.modules["__main__"]
+    loader = unittest.TestLoader()
+    suite = loader.loadTestsFromModule(module)
+    if len(sys.argv) > 1:
+        suite = unittest.TestSuite(
+            loader.loadTestsFromName(n, module) for n in sys.argv[1:])
+    ids = list(_test_ids(suite))
+    verbosity = 2 if os.environ.get("INTAKE_TEST_VERBOSE") == "1" else 1
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=verbosity,
+                                     resultclass=_Result)
+    t0 = time.monotonic()
+    result = runner.run(suite)
+    passed = sum(1 for i in ids if result.outcome.get(i) == "pass")
+    skipped = [i for i in ids if result.outcome.get(i) == "skip"]
+    failed = len(ids) - passed - len(skipped)
+    # Class-level failures (setUpClass with no test run is already counted
+    # through its methods; tearDownClass after passing tests is not).
+    extra = sum(1 for c in result.class_failures if "tearDownClass" in c)
+    failed += extra
+    for note in NOTES:
+        print("NOTE %s" % note)
+    if NOTES:
+        print("NOTE failures in those classes may all follow from that "
+              "(see SharedDatabaseTests)")
+    for name, text in SANITIZER_REPORTS:
+        print("SANITIZER (%s):\n%s" % (name, text))
+    for i in ids:
+        if result.outcome.get(i) not in ("pass", "skip"):
+            print("FAILED %s" % i)
+    for c in result.class_failures:
+        print("FAILED %s" % c)
+    if skipped:
+        print("%s: %d skipped: %s" % (suite_name, len(skipped),
+                                      ", ".join(skipped)))
+    print("(%.1f s)" % (time.monotonic() - t0))
+    sys.stdout.flush()
+    print("%s: %d passed, %d failed" % (suite_name, passed, failed))
+    sys.exit(1 if failed else 0)

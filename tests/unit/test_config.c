@@ -1,0 +1,537 @@
+/*
+ * test_config.c: the defaults, one config line at a time, and the whole
+ * load (file named by INTAKE_CONFIG, then the environment, which wins).
+ *
+ * A line that is refused must leave the config exactly as it was and say
+ * why, naming the key; a secret's value must never appear in the reason.
+ * The load tests start from an environment with no INTAKE_* variable, so
+ * the result does not depend on the shell that runs them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+extern char **environ;
+
+/* One field of cfg as text, by its INTAKE_ name less the prefix. */
+static const char *
+cfg_get(const struct config *c, const char *name, char *buf, size_t bufsz)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} strs[] = {
+		{ "DB", offsetof(struct config, db) },
+		{ "LLM_URL", offsetof(struct config, llm_url) },
+		{ "LLM_API_KEY", offsetof(struct config, api_key) },
+		{ "LLM_MODEL", offsetof(struct config, model) },
+		{ "EXTRACT_MODEL", offsetof(struct config, extract_model) },
+		{ "ADMIN_TOKEN", offsetof(struct config, admin_token) },
+		{ "FIRM_NAME", offsetof(struct config, firm_name) },
+		{ "SYSTEM_PROMPT_FILE",
+		    offsetof(struct config, system_prompt_file) },
+		{ "EXTRACTOR", offsetof(struct config, extractor) },
+		{ "LLM_PROXY", offsetof(struct config, proxy) },
+		{ "DEFAULT_COUNTRY", offsetof(struct config, country) },
+		{ "MATTER_TYPES", offsetof(struct config, matter_types) },
+	}, longs[] = {
+		{ "MAX_EXTRACTORS", offsetof(struct config, max_extractors) },
+		{ "THREADS", offsetof(struct config, threads) },
+		{ "WORD_DELAY_MS", offsetof(struct config, word_delay_ms) },
+		{ "MAX_BODY", offsetof(struct config, body_max) },
+		{ "MAX_TEXT", offsetof(struct config, text_max) },
+		{ "MAX_CLIENT_ID", offsetof(struct config, client_id_max) },
+		{ "MAX_TURNS", offsetof(struct config, turns_max) },
+		{ "HISTORY_MESSAGES", offsetof(struct config, history_max) },
+		{ "MAX_REPLY", offsetof(struct config, reply_max) },
+		{ "CONNECT_TIMEOUT_MS",
+		    offsetof(struct config, connect_timeout_ms) },
+		{ "FIRST_TOKEN_TIMEOUT_MS",
+		    offsetof(struct config, first_token_ms) },
+		{ "GAP_TIMEOUT_MS", offsetof(struct config, gap_ms) },
+		{ "TOTAL_TIMEOUT_MS", offsetof(struct config, total_ms) },
+		{ "PING_MS", offsetof(struct config, ping_ms) },
+		{ "BUSY_TIMEOUT_MS", offsetof(struct config, busy_timeout_ms) },
+		{ "STALE_MS", offsetof(struct config, stale_ms) },
+	};
+	size_t	i;
+	long	n;
+
+	if (strcmp(name, "LLM_PROVIDER") == 0)
+		return config_provider_name(c->provider);
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strcmp(name, strs[i].name) == 0)
+			return (const char *)c + strs[i].off;
+	for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
+		if (strcmp(name, longs[i].name) == 0) {
+			memcpy(&n, (const char *)c + longs[i].off, sizeof(n));
+			snprintf(buf, bufsz, "%ld", n);
+			return buf;
+		}
+	abort();	/* a test names a field cfg_get does not know */
+}
+
+static const struct def_row {
+	const char	*name;
+	const char	*want;
+	int		 line;
+} def_rows[] = {
+	{ "DB", "var/intake.db", __LINE__ },
+	{ "LLM_PROVIDER", "builtin", __LINE__ },
+	{ "LLM_URL", "", __LINE__ },
+	{ "LLM_API_KEY", "", __LINE__ },
+	{ "ADMIN_TOKEN", "", __LINE__ },
+	{ "FIRM_NAME", "our firm", __LINE__ },
+	{ "LLM_PROXY", "", __LINE__ },
+	{ "DEFAULT_COUNTRY", "US", __LINE__ },
+	{ "MATTER_TYPES", "personal_injury,family,criminal,employment,"
+	    "immigration,estate_planning,real_estate,business,other",
+	    __LINE__ },
+	/* The contract's limits. */
+	{ "MAX_BODY", "65536", __LINE__ },
+	{ "MAX_TEXT", "8000", __LINE__ },
+	{ "MAX_CLIENT_ID", "64", __LINE__ },
+	{ "MAX_EXTRACTORS", "8", __LINE__ },
+	{ "THREADS", "16", __LINE__ },
+	{ "WORD_DELAY_MS", "25", __LINE__ },
+	{ "MAX_TURNS", "200", __LINE__ },
+	{ "HISTORY_MESSAGES", "40", __LINE__ },
+	{ "MAX_REPLY", "65536", __LINE__ },
+	{ "CONNECT_TIMEOUT_MS", "10000", __LINE__ },
+	{ "FIRST_TOKEN_TIMEOUT_MS", "60000", __LINE__ },
+	{ "GAP_TIMEOUT_MS", "30000", __LINE__ },
+	{ "TOTAL_TIMEOUT_MS", "300000", __LINE__ },
+	{ "PING_MS", "10000", __LINE__ },
+	{ "BUSY_TIMEOUT_MS", "5000", __LINE__ },
+	{ "STALE_MS", "30000", __LINE__ },
+};
+
+static void
+test_defaults(void)
+{
+	struct config	 c, d;
+	char		 buf[32];
+	const char	*got;
+	size_t		 i;
+
+	memset(&c, 0xa5, sizeof(c));
+	config_defaults(&c);
+	for (i = 0; i < sizeof(def_rows) / sizeof(def_rows[0]); i++) {
+		got = cfg_get(&c, def_rows[i].name, buf, sizeof(buf));
+		CHECK_AT(def_rows[i].line, strcmp(got, def_rows[i].want) == 0,
+		    "default %s: got \"%s\", want \"%s\"", def_rows[i].name,
+		    got, def_rows[i].want);
+	}
+	memset(&d, 0x5a, sizeof(d));
+	config_defaults(&d);
+	CHECK(memcmp(&c, &d, sizeof(c)) == 0,
+	    "config_defaults depends on what was in cfg before");
+}
+
+#define LONG1024 \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SECRET	"s3cr3t-t0ken-"
+#define SECRET260 SECRET SECRET SECRET SECRET SECRET SECRET SECRET SECRET \
+	SECRET SECRET SECRET SECRET SECRET SECRET SECRET SECRET SECRET SECRET \
+	SECRET SECRET
+
+static const struct line_row {
+	const char	*in;
+	int		 want;
+	const char	*name;		/* field to look at, or NULL */
+	const char	*value;		/* its value after the line */
+	const char	*err;		/* on -1: in the reason */
+	int		 line;
+} line_rows[] = {
+	/* Blank and comment lines change nothing. */
+	{ "", 0, NULL, NULL, NULL, __LINE__ },
+	{ "   ", 0, NULL, NULL, NULL, __LINE__ },
+	{ "\t \r", 0, NULL, NULL, NULL, __LINE__ },
+	{ "# a comment", 0, NULL, NULL, NULL, __LINE__ },
+	{ "#DB = /elsewhere", 0, NULL, NULL, NULL, __LINE__ },
+	{ "   # DB = /elsewhere", 0, NULL, NULL, NULL, __LINE__ },
+	{ "#", 0, NULL, NULL, NULL, __LINE__ },
+	/* key = value, spaces anywhere around. */
+	{ "DB=/x.db", 0, "DB", "/x.db", NULL, __LINE__ },
+	{ "DB = /x.db", 0, "DB", "/x.db", NULL, __LINE__ },
+	{ "  DB\t=\t/x.db  \t", 0, "DB", "/x.db", NULL, __LINE__ },
+	{ "DB = /x.db\r", 0, "DB", "/x.db", NULL, __LINE__ },
+	{ "FIRM_NAME = Smith & Jones  LLP", 0, "FIRM_NAME",
+	    "Smith & Jones  LLP", NULL, __LINE__ },
+	{ "FIRM_NAME = a=b", 0, "FIRM_NAME", "a=b", NULL, __LINE__ },
+	{ "FIRM_NAME =", 0, "FIRM_NAME", "", NULL, __LINE__ },
+	{ "FIRM_NAME =    ", 0, "FIRM_NAME", "", NULL, __LINE__ },
+	/* Quoted values keep their spaces and a '#'. */
+	{ "FIRM_NAME = \"  spaced  \"", 0, "FIRM_NAME", "  spaced  ", NULL,
+	    __LINE__ },
+	{ "FIRM_NAME = \"#1 firm\"", 0, "FIRM_NAME", "#1 firm", NULL,
+	    __LINE__ },
+	{ "FIRM_NAME = \"\"", 0, "FIRM_NAME", "", NULL, __LINE__ },
+	{ "FIRM_NAME=\"a\"  ", 0, "FIRM_NAME", "a", NULL, __LINE__ },
+	{ "MAX_TEXT = \"42\"", 0, "MAX_TEXT", "42", NULL, __LINE__ },
+	/* The INTAKE_ prefix is optional, and names ignore case. */
+	{ "INTAKE_DB = /y.db", 0, "DB", "/y.db", NULL, __LINE__ },
+	{ "intake_db = /y.db", 0, "DB", "/y.db", NULL, __LINE__ },
+	{ "Intake_Db = /y.db", 0, "DB", "/y.db", NULL, __LINE__ },
+	{ "db = /y.db", 0, "DB", "/y.db", NULL, __LINE__ },
+	{ "intake_max_text = 10", 0, "MAX_TEXT", "10", NULL, __LINE__ },
+	/* Unknown keys, named in the reason. */
+	{ "NOPE = 1", -1, NULL, NULL, "NOPE", __LINE__ },
+	{ "INTAKE_NOPE = 1", -1, NULL, NULL, "INTAKE_NOPE", __LINE__ },
+	{ "DBX = 1", -1, NULL, NULL, "DBX", __LINE__ },
+	{ "D = 1", -1, NULL, NULL, "\"D\"", __LINE__ },
+	{ "INTAKE_ = 1", -1, NULL, NULL, "INTAKE_", __LINE__ },
+	{ "INTAKE_INTAKE_DB = 1", -1, NULL, NULL, "INTAKE_INTAKE_DB",
+	    __LINE__ },
+	{ "INTAKEDB = 1", -1, NULL, NULL, "INTAKEDB", __LINE__ },
+	{ "MAX TEXT = 1", -1, NULL, NULL, "MAX TEXT", __LINE__ },
+	{ "= 1", -1, NULL, NULL, NULL, __LINE__ },
+	/* No '='. */
+	{ "DB /x.db", -1, NULL, NULL, NULL, __LINE__ },
+	{ "DB", -1, NULL, NULL, NULL, __LINE__ },
+	{ "MAX_TEXT 10", -1, NULL, NULL, NULL, __LINE__ },
+	/* Numbers: bounds inclusive, nothing but digits. */
+	{ "MAX_TEXT = 1", 0, "MAX_TEXT", "1", NULL, __LINE__ },
+	{ "MAX_TEXT = 1000000", 0, "MAX_TEXT", "1000000", NULL, __LINE__ },
+	{ "MAX_TEXT = 0", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = 1000001", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = -1", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = 99999999999999999999999", -1, NULL, NULL, "MAX_TEXT",
+	    __LINE__ },
+	{ "MAX_TEXT = -99999999999999999999999", -1, NULL, NULL, "MAX_TEXT",
+	    __LINE__ },
+	{ "MAX_TEXT = 12x", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = x", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = 1 000", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = 0x10", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = 1.5", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT =", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_TEXT = \"\"", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	{ "MAX_BODY = 1023", -1, NULL, NULL, "MAX_BODY", __LINE__ },
+	{ "MAX_BODY = 1024", 0, "MAX_BODY", "1024", NULL, __LINE__ },
+	{ "MAX_BODY = 16777216", 0, "MAX_BODY", "16777216", NULL, __LINE__ },
+	{ "MAX_BODY = 16777217", -1, NULL, NULL, "MAX_BODY", __LINE__ },
+	{ "MAX_CLIENT_ID = 1024", 0, "MAX_CLIENT_ID", "1024", NULL,
+	    __LINE__ },
+	{ "MAX_CLIENT_ID = 1025", -1, NULL, NULL, "MAX_CLIENT_ID",
+	    __LINE__ },
+	{ "BUSY_TIMEOUT_MS = 0", 0, "BUSY_TIMEOUT_MS", "0", NULL, __LINE__ },
+	{ "WORD_DELAY_MS = 0", 0, "WORD_DELAY_MS", "0", NULL, __LINE__ },
+	{ "THREADS = 0", -1, NULL, NULL, "THREADS", __LINE__ },
+	{ "STALE_MS = 999", -1, NULL, NULL, "STALE_MS", __LINE__ },
+	/* The provider: one of three, any case. */
+	{ "LLM_PROVIDER = openai", 0, "LLM_PROVIDER", "openai", NULL,
+	    __LINE__ },
+	{ "LLM_PROVIDER = OpenAI", 0, "LLM_PROVIDER", "openai", NULL,
+	    __LINE__ },
+	{ "LLM_PROVIDER = anthropic", 0, "LLM_PROVIDER", "anthropic", NULL,
+	    __LINE__ },
+	{ "INTAKE_LLM_PROVIDER = \"ANTHROPIC\"", 0, "LLM_PROVIDER",
+	    "anthropic", NULL, __LINE__ },
+	{ "LLM_PROVIDER = builtin", 0, "LLM_PROVIDER", "builtin", NULL,
+	    __LINE__ },
+	{ "LLM_PROVIDER = gpt", -1, NULL, NULL, "LLM_PROVIDER", __LINE__ },
+	{ "LLM_PROVIDER = openai2", -1, NULL, NULL, "LLM_PROVIDER",
+	    __LINE__ },
+	{ "LLM_PROVIDER = open", -1, NULL, NULL, "LLM_PROVIDER", __LINE__ },
+	{ "LLM_PROVIDER =", -1, NULL, NULL, "LLM_PROVIDER", __LINE__ },
+	/* Strings longer than their buffer. */
+	{ "DEFAULT_COUNTRY = GBR", 0, "DEFAULT_COUNTRY", "GBR", NULL,
+	    __LINE__ },
+	{ "DEFAULT_COUNTRY = GBRX", -1, NULL, NULL, "DEFAULT_COUNTRY",
+	    __LINE__ },
+	{ "DB = " LONG1024, -1, NULL, NULL, "DB", __LINE__ },
+	{ "LLM_URL = " LONG1024, -1, NULL, NULL, "LLM_URL", __LINE__ },
+	{ "FIRM_NAME = \"" LONG1024 "\"", -1, NULL, NULL, "FIRM_NAME",
+	    __LINE__ },
+	{ "ADMIN_TOKEN = " SECRET260, -1, NULL, NULL, "ADMIN_TOKEN",
+	    __LINE__ },
+	{ "LLM_API_KEY = " SECRET260 SECRET260, -1, NULL, NULL,
+	    "LLM_API_KEY", __LINE__ },
+};
+
+static void
+test_line(void)
+{
+	const struct line_row	*t;
+	struct config		 c, d;
+	char			 err[256], buf[32];
+	const char		*got;
+	size_t			 i;
+	int			 rc;
+
+	config_defaults(&d);
+	for (i = 0; i < sizeof(line_rows) / sizeof(line_rows[0]); i++) {
+		t = &line_rows[i];
+		config_defaults(&c);
+		memset(err, 0, sizeof(err));
+		rc = config_line(&c, t->in, err, sizeof(err));
+		CHECK_AT(t->line, rc == t->want, "config_line(\"%.60s\"): rc %d, "
+		    "want %d (%s)", t->in, rc, t->want, err);
+		if (t->name != NULL && rc == 0) {
+			got = cfg_get(&c, t->name, buf, sizeof(buf));
+			CHECK_AT(t->line, strcmp(got, t->value) == 0,
+			    "%s: got \"%s\", want \"%s\"", t->name, got,
+			    t->value);
+		}
+		if (t->name == NULL)
+			CHECK_AT(t->line, memcmp(&c, &d, sizeof(c)) == 0,
+			    "\"%.60s\" changed the config", t->in);
+		if (t->want == -1) {
+			CHECK_AT(t->line, err[0] != '\0', "no reason given");
+			if (t->err != NULL)
+				CHECK_AT(t->line, strstr(err, t->err) != NULL,
+				    "reason \"%s\" does not name \"%s\"", err,
+				    t->err);
+			CHECK_AT(t->line, strstr(err, SECRET) == NULL,
+			    "reason \"%s\" shows a secret", err);
+		}
+	}
+}
+
+/* Lines apply in order, the last one wins. */
+static void
+test_line_sequence(void)
+{
+	struct config	 c;
+	char		 err[256];
+
+	config_defaults(&c);
+	CHECK(config_line(&c, "MAX_TEXT = 10", err, sizeof(err)) == 0 &&
+	    config_line(&c, "intake_max_text = 20", err, sizeof(err)) == 0 &&
+	    c.text_max == 20, "second line did not win: %ld", c.text_max);
+	CHECK(config_line(&c, "MAX_TEXT = 0", err, sizeof(err)) == -1 &&
+	    c.text_max == 20, "refused line changed text_max: %ld",
+	    c.text_max);
+}
+
+/* Unset every INTAKE_* variable, so the shell cannot change the results. */
+static void
+env_clear(void)
+{
+	char	 name[256];
+	size_t	 n;
+	int	 again = 1;
+	char	**e;
+
+	while (again) {
+		again = 0;
+		for (e = environ; *e != NULL; e++) {
+			if (strncmp(*e, "INTAKE_", 7) != 0)
+				continue;
+			n = strcspn(*e, "=");
+			if (n >= sizeof(name))
+				continue;
+			memcpy(name, *e, n);
+			name[n] = '\0';
+			unsetenv(name);
+			again = 1;	/* environ may have moved */
+			break;
+		}
+	}
+}
+
+/* Write text to a new temporary file; its name into path. */
+static void
+file_write(char *path, size_t pathsz, const char *text)
+{
+	FILE	*f;
+	int	 fd;
+
+	snprintf(path, pathsz, "/tmp/test_config.XXXXXX");
+	if ((fd = mkstemp(path)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		perror("test_config: mkstemp");
+		exit(1);
+	}
+	fputs(text, f);
+	if (fclose(f) != 0) {
+		perror("test_config: fclose");
+		exit(1);
+	}
+}
+
+static void
+test_load_defaults(void)
+{
+	struct config	 c, d;
+	char		 err[512];
+
+	env_clear();
+	config_defaults(&d);
+	err[0] = '\0';
+	CHECK(config_load(&c, err, sizeof(err)) == 0, "load: %s", err);
+	CHECK(memcmp(&c, &d, sizeof(c)) == 0, "no file, no env: not the "
+	    "defaults");
+
+	setenv("INTAKE_CONFIG", "", 1);
+	CHECK(config_load(&c, err, sizeof(err)) == 0, "empty INTAKE_CONFIG: "
+	    "%s", err);
+	CHECK(memcmp(&c, &d, sizeof(c)) == 0, "empty INTAKE_CONFIG: not the "
+	    "defaults");
+	env_clear();
+}
+
+static void
+test_load_file(void)
+{
+	struct config	 c;
+	char		 path[64], err[512];
+	int		 rc;
+
+	env_clear();
+	file_write(path, sizeof(path),
+	    "# intake settings\n"
+	    "\n"
+	    "DB = /tmp/from-file.db\n"
+	    "INTAKE_MAX_TEXT = 500\n"
+	    "firm_name = \"File Firm\"\r\n"
+	    "   LLM_PROVIDER=openai\n"
+	    "THREADS = 4");			/* no final newline */
+	setenv("INTAKE_CONFIG", path, 1);
+
+	err[0] = '\0';
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == 0, "load %s: %s", path, err);
+	CHECK(strcmp(c.db, "/tmp/from-file.db") == 0, "db: \"%s\"", c.db);
+	CHECK(c.text_max == 500, "text_max: %ld", c.text_max);
+	CHECK(strcmp(c.firm_name, "File Firm") == 0, "firm_name: \"%s\"",
+	    c.firm_name);
+	CHECK(c.provider == PROVIDER_OPENAI, "provider: %s",
+	    config_provider_name(c.provider));
+	CHECK(c.threads == 4, "threads (last line, no newline): %ld",
+	    c.threads);
+	CHECK(c.client_id_max == 64, "client_id_max not the default: %ld",
+	    c.client_id_max);
+
+	/* The environment wins over the file. */
+	setenv("INTAKE_MAX_TEXT", "700", 1);
+	setenv("INTAKE_FIRM_NAME", "Env Firm", 1);
+	setenv("INTAKE_LLM_PROVIDER", "anthropic", 1);
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == 0, "load with env: %s", err);
+	CHECK(c.text_max == 700, "env text_max: %ld", c.text_max);
+	CHECK(strcmp(c.firm_name, "Env Firm") == 0, "env firm_name: \"%s\"",
+	    c.firm_name);
+	CHECK(c.provider == PROVIDER_ANTHROPIC, "env provider: %s",
+	    config_provider_name(c.provider));
+	CHECK(strcmp(c.db, "/tmp/from-file.db") == 0, "file db lost: \"%s\"",
+	    c.db);
+
+	/* An environment value out of bounds is refused, naming the key. */
+	setenv("INTAKE_MAX_TEXT", "0", 1);
+	err[0] = '\0';
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == -1 && strstr(err, "MAX_TEXT") != NULL,
+	    "env MAX_TEXT=0: rc %d, \"%s\"", rc, err);
+	setenv("INTAKE_MAX_TEXT", "700", 1);
+	setenv("INTAKE_LLM_PROVIDER", "gpt", 1);
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == -1 && strstr(err, "LLM_PROVIDER") != NULL,
+	    "env LLM_PROVIDER=gpt: rc %d, \"%s\"", rc, err);
+	setenv("INTAKE_LLM_PROVIDER", "openai", 1);
+	setenv("INTAKE_ADMIN_TOKEN", SECRET260, 1);
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == -1 && strstr(err, "ADMIN_TOKEN") != NULL &&
+	    strstr(err, SECRET) == NULL, "env ADMIN_TOKEN too long: rc %d, "
+	    "\"%s\"", rc, err);
+
+	unlink(path);
+	env_clear();
+}
+
+static const struct file_row {
+	const char	*text;
+	const char	*where;		/* ":N:" wanted after the path */
+	const char	*err;		/* and this in the reason */
+	int		 line;
+} file_rows[] = {
+	{ "DB = /x.db\n# a comment\nBOGUS_KEY = 1\nTHREADS = 2\n", ":3:",
+	    "BOGUS_KEY", __LINE__ },
+	{ "DB = /x.db\nMAX_TEXT = 0\n", ":2:", "MAX_TEXT", __LINE__ },
+	{ "LLM_PROVIDER = gpt\n", ":1:", "LLM_PROVIDER", __LINE__ },
+	{ "\n\n\n\nDB /x.db\n", ":5:", "key = value", __LINE__ },
+	{ "DB = /x.db\r\nNOPE = 1\r\n", ":2:", "NOPE", __LINE__ },
+	{ "DEFAULT_COUNTRY = GBRX", ":1:", "DEFAULT_COUNTRY", __LINE__ },
+	{ "# ok\nADMIN_TOKEN = " SECRET260 "\n", ":2:", "ADMIN_TOKEN",
+	    __LINE__ },
+	{ "FIRM_NAME = " LONG1024 LONG1024 "\n", ":1:", "too long",
+	    __LINE__ },
+};
+
+static void
+test_load_file_errors(void)
+{
+	const struct file_row	*t;
+	struct config		 c;
+	char			 path[64], err[512], want[128];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(file_rows) / sizeof(file_rows[0]); i++) {
+		t = &file_rows[i];
+		env_clear();
+		file_write(path, sizeof(path), t->text);
+		setenv("INTAKE_CONFIG", path, 1);
+		err[0] = '\0';
+		rc = config_load(&c, err, sizeof(err));
+		snprintf(want, sizeof(want), "%s%s", path, t->where);
+		CHECK_AT(t->line, rc == -1, "rc %d, want -1", rc);
+		CHECK_AT(t->line, strncmp(err, want, strlen(want)) == 0,
+		    "reason \"%s\" does not start with \"%s\"", err, want);
+		CHECK_AT(t->line, strstr(err, t->err) != NULL,
+		    "reason \"%s\" does not name \"%s\"", err, t->err);
+		CHECK_AT(t->line, strstr(err, SECRET) == NULL,
+		    "reason \"%s\" shows a secret", err);
+		unlink(path);
+	}
+	env_clear();
+}
+
+/* A file that cannot be read is an error naming it. */
+static void
+test_load_missing(void)
+{
+	struct config	 c;
+	char		 err[512];
+	int		 rc;
+
+	env_clear();
+	setenv("INTAKE_CONFIG", "/nonexistent/intake.conf", 1);
+	err[0] = '\0';
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == -1 && strstr(err, "/nonexistent/intake.conf") != NULL,
+	    "missing file: rc %d, \"%s\"", rc, err);
+	env_clear();
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_line();
+	test_line_sequence();
+	test_load_defaults();
+	test_load_file();
+	test_load_file_errors();
+	test_load_missing();
+	return check_done("config");
+}
