@@ -48,7 +48,8 @@ TOOL_BIN	= $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
 PROGS		= $(BUILD)/intake.fcgi $(BUILD)/intake-extract
 
-.PHONY: all run test unit integration bench install clean deps test-build fuzz
+.PHONY: all run test unit integration bench install clean deps test-build fuzz \
+	unit-bins tool-bins
 
 all: $(PROGS)
 
@@ -91,7 +92,7 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIB)
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.c %.a,$^) $(LDLIBS)
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh run
 
 run: deps all
 	@BUILD=$(BUILD) PORT=$(PORT) SERVER=$(SERVER) exec scripts/run.sh
@@ -104,9 +105,29 @@ test-build:
 unit-bins: $(UNIT_BIN)
 tool-bins: $(TOOL_BIN)
 
-test: deps
+test:
+	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory test-build
 	@BUILD=build/test tests/run.sh
+
+# Programs 0755; the page, schema and examples 0644; a sample config 0600.
+install: all
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/www \
+	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 www/* $(DESTDIR)$(SHAREDIR)/www/
+	install -m 0644 $(SQL_SRC) $(DESTDIR)$(SHAREDIR)/sql/
+	install -m 0644 examples/lighttpd.conf examples/apache-fcgid.conf \
+	    examples/apache-proxy-fcgi.conf examples/htaccess \
+	    examples/htaccess-cgi examples/intake.service \
+	    examples/intake.cron $(DESTDIR)$(SHAREDIR)/examples/
+	install -m 0600 examples/intake.conf $(DESTDIR)$(SHAREDIR)/examples/
+
+# Each libFuzzer target for FUZZ_SECONDS, from its seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/deps.sh test
+	@tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build

@@ -8,9 +8,26 @@
 #include <strings.h>
 
 #include "api.h"
+#include "leads.h"
 #include "log.h"
 #include "query.h"
+#include "ratelimit.h"
 #include "util.h"
+
+volatile sig_atomic_t	api_terminating;
+
+int
+api_rate(struct ctx *c, const char *kind, long limit)
+{
+	int	retry;
+
+	if (ratelimit_hit(c->db, http_param(&c->h, "REMOTE_ADDR"), kind,
+	    limit, &retry) != 1)
+		return 0;
+	c->h.retry_after = retry;
+	http_error(&c->h, ERR_RATE_LIMITED, NULL);
+	return -1;
+}
 
 const char *
 api_bearer(struct ctx *c, int allow_query, char *buf, size_t sz)
@@ -71,6 +88,8 @@ api_conv_create(struct ctx *c)
 {
 	char	id[32], token[48];
 
+	if (api_rate(c, "conversation", c->cfg->rate_conversations) == -1)
+		return;
 	/* 16 random bytes name it; 32 more make its secret. */
 	if (util_random_id(16, id, sizeof(id)) == -1 ||
 	    util_random_id(32, token, sizeof(token)) == -1) {
@@ -182,7 +201,11 @@ api_handle(struct ctx *c)
 		http_error(&c->h, ERR_METHOD, NULL);
 		break;
 	case ROUTE_LEADS:
+		leads_list(c);
+		break;
 	case ROUTE_LEAD:
+		leads_detail(c);
+		break;
 	case ROUTE_NOT_FOUND:
 	default:
 		http_error(&c->h, ERR_NOT_FOUND, NULL);

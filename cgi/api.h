@@ -9,6 +9,8 @@
 #ifndef API_H
 #define API_H
 
+#include <signal.h>
+
 #include <sqlite3.h>
 
 #include "config.h"
@@ -31,8 +33,21 @@ struct ctx {
 
 void	api_handle(struct ctx *);
 
+/*
+ * Set (by the plain CGI program's SIGTERM handler) when the web server
+ * wants the process gone: a reply being written stops at once and is
+ * saved as interrupted, rather than dying mid-write.
+ */
+extern volatile sig_atomic_t api_terminating;
+
 /* The bearer token of the request, or NULL (also "?token=" if allowed). */
 const char *api_bearer(struct ctx *, int allow_query, char *buf, size_t sz);
+
+/*
+ * Count a request of kind from the client's address against limit a
+ * minute.  0 to go on, or -1 when it was answered 429.
+ */
+int	api_rate(struct ctx *, const char *kind, long limit);
 
 /* Authenticate the conversation in ctx->route.arg; 0, or -1 answered. */
 int	api_auth_conv(struct ctx *, int allow_query);

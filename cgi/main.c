@@ -8,6 +8,8 @@
  * over stdio and exits.  In both, what follows a response (the
  * extractor) starts only once the response has ended.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +30,7 @@
 
 static struct config	cfg;
 static struct store_owner self;
+static int		listen_fd;	/* 0: the socket the server gave us */
 static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Requests being answered, and whether a stop was asked for. */
@@ -78,7 +81,7 @@ worker(void *arg)
 	int		 rc;
 
 	(void)arg;
-	if (FCGX_InitRequest(&req, 0, 0) != 0) {
+	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
 		log_warnx("FCGX_InitRequest failed");
 		return NULL;
 	}
@@ -161,14 +164,45 @@ run_fastcgi(void)
 	return wait_for_stop(&set);
 }
 
+/*
+ * Read what is left of a plain CGI request's body (bounded): a program
+ * that leaves without reading it makes Apache log a reset connection.
+ */
+static void
+drain_stdin(void)
+{
+	const char	*cl = getenv("CONTENT_LENGTH");
+	char		 buf[4096];
+	ssize_t		 n;
+	long		 left = cfg.body_max;
+
+	if (cl == NULL || atol(cl) <= 0)
+		return;
+	while (left > 0 && (n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+		left -= n;
+}
+
+static void
+on_cgi_term(int sig)
+{
+	(void)sig;
+	api_terminating = 1;
+}
+
 static int
 run_cgi(void)
 {
+	struct sigaction sa;
 	struct ctx	 c;
 	sqlite3		*db = NULL;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_cgi_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	memset(&c, 0, sizeof(c));
 	serve(&c, &db);
+	drain_stdin();
 	/* The response ends when the last holder of stdout closes it. */
 	fclose(stdout);
 	if (c.after.extract)
@@ -177,14 +211,46 @@ run_cgi(void)
 	return 0;
 }
 
+/*
+ * --listen PATH: serve on a Unix socket of our own (mode 0660) for a web
+ * server that connects rather than spawns (Apache mod_proxy_fcgi, nginx).
+ */
+static int
+listen_on(const char *path)
+{
+	if (FCGX_Init() != 0)
+		return -1;
+	unlink(path);
+	if ((listen_fd = FCGX_OpenSocket(path, 128)) == -1) {
+		log_warn("listen %s", path);
+		return -1;
+	}
+	if (chmod(path, 0660) == -1) {
+		log_warn("chmod %s", path);
+		return -1;
+	}
+	log_info("listening on %s", path);
+	return 0;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: intake.fcgi [--listen SOCKET]\n");
+	return 2;
+}
+
 int
 main(int argc, char *argv[])
 {
 	char	err[512];
 	int	rc, cgi;
 
-	(void)argc;
-	(void)argv;
+	if (argc == 3 && strcmp(argv[1], "--listen") == 0) {
+		if (listen_on(argv[2]) == -1)
+			return 1;
+	} else if (argc != 1)
+		return usage();
 	signal(SIGPIPE, SIG_IGN);
 	log_init("intake.fcgi");
 	if (config_load(&cfg, err, sizeof(err)) == -1) {
@@ -198,7 +264,7 @@ main(int argc, char *argv[])
 		log_warnx("curl_global_init failed");
 		return 1;
 	}
-	cgi = FCGX_IsCGI();
+	cgi = listen_fd == 0 && FCGX_IsCGI();
 	if (spawn_init(&cfg, cgi) == -1)
 		log_warnx("extraction after each turn is off until the "
 		    "extractor can be found (INTAKE_EXTRACTOR)");

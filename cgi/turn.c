@@ -74,7 +74,7 @@ relay_tick(void *arg)
 		events_ping(&r->c->h);
 		r->last_write = now;
 	}
-	return r->cancelled || r->too_long;
+	return r->cancelled || r->too_long || api_terminating;
 }
 
 static int
@@ -199,6 +199,12 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 
 	if (r.cancelled)
 		st = MSG_CANCELLED;
+	else if (api_terminating) {
+		st = MSG_INTERRUPTED;
+		error = "The reply was interrupted.";
+		log_warnx("reply %lld: the web server stopped this process; "
+		    "saved as interrupted", (long long)r.msg_id);
+	}
 	else if (res.rc == GEN_FAILED) {
 		st = MSG_ERROR;
 		error = res.error;
@@ -231,6 +237,8 @@ turn_handle(struct ctx *c)
 	struct turn_ids		ids;
 
 	if (api_auth_conv(c, 0) == -1)
+		return;
+	if (api_rate(c, "message", c->cfg->rate_messages) == -1)
 		return;
 	if (turn_request(c, &m) == -1)
 		return;

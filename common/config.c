@@ -59,6 +59,8 @@ static const struct cfg_key keys[] = {
 	L("MAX_TEXT",		text_max,	1, 1000000, "8000"),
 	L("MAX_CLIENT_ID",	client_id_max,	1, 1024, "64"),
 	L("MAX_TURNS",		turns_max,	1, 100000, "200"),
+	L("RATE_CONVERSATIONS",	rate_conversations, 0, 1000000, "10"),
+	L("RATE_MESSAGES",	rate_messages,	0, 1000000, "30"),
 	L("HISTORY_MESSAGES",	history_max,	1, 10000, "40"),
 	L("MAX_REPLY",		reply_max,	1024, 16 << 20, "65536"),
 	L("CONNECT_TIMEOUT_MS",	connect_timeout_ms, 100, 600000, "10000"),

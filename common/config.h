@@ -43,6 +43,8 @@ struct config {
 	long		 text_max;		/* INTAKE_MAX_TEXT characters */
 	long		 client_id_max;		/* INTAKE_MAX_CLIENT_ID characters */
 	long		 turns_max;		/* INTAKE_MAX_TURNS per conversation */
+	long		 rate_conversations;	/* INTAKE_RATE_CONVERSATIONS /addr/min */
+	long		 rate_messages;		/* INTAKE_RATE_MESSAGES /addr/min */
 	long		 history_max;		/* INTAKE_HISTORY_MESSAGES sent */
 	long		 reply_max;		/* INTAKE_MAX_REPLY bytes kept */
 	long		 connect_timeout_ms;	/* INTAKE_CONNECT_TIMEOUT_MS */

@@ -274,6 +274,22 @@ out:
 	return out;
 }
 
+/* "a,b" as ["a","b"] (new reference). */
+static json_t *
+lead_names(const char *list)
+{
+	json_t		*arr = json_array();
+	const char	*p = list, *e;
+
+	while (arr != NULL && p != NULL && *p != '\0') {
+		e = strchr(p, ',');
+		json_array_append_new(arr, json_stringn(p, e ? (size_t)(e - p) :
+		    strlen(p)));
+		p = e ? e + 1 : NULL;
+	}
+	return arr;
+}
+
 json_t *
 lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
 {
@@ -321,12 +337,14 @@ lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
 		goto out;
 	db_bind_text(st, 1, conv_id, -1);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		e = json_pack("{s:i, s:s, s:I, s:s, s:s, s:o, s:s?, s:s}",
+		e = json_pack("{s:i, s:s, s:I, s:o, s:o, s:o, s:s?, s:s}",
 		    "turn", sqlite3_column_int(st, 0),
 		    "source", (const char *)sqlite3_column_text(st, 1),
 		    "latency_ms", (json_int_t)sqlite3_column_int64(st, 2),
-		    "fields_won", (const char *)sqlite3_column_text(st, 3),
-		    "fields_lost", (const char *)sqlite3_column_text(st, 4),
+		    "fields_won", lead_names((const char *)
+		    sqlite3_column_text(st, 3)),
+		    "fields_lost", lead_names((const char *)
+		    sqlite3_column_text(st, 4)),
 		    "fields", json_loads((const char *)
 		    sqlite3_column_text(st, 5), 0, NULL),
 		    "error", (const char *)sqlite3_column_text(st, 6),

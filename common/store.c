@@ -70,8 +70,7 @@ out:
 	return rc;
 }
 
-/* Compare in time that depends on the lengths alone, never the bytes. */
-static int
+int
 store_secret_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
 	volatile unsigned char	diff = 0;

@@ -41,6 +41,10 @@ struct store_owner {
 	long	stale_ms;	/* heartbeat older than this: presumed gone */
 };
 
+/* 1 when two secrets are equal; the time taken depends on lengths alone. */
+int		store_secret_eq(const char *a, size_t alen, const char *b,
+		    size_t blen);
+
 /* Create a conversation.  0, or -1. */
 int		store_conv_create(sqlite3 *, const char *id, const char *token,
 		    const char *client_addr);

@@ -18,6 +18,15 @@ export INTAKE_DB="${INTAKE_DB:-$top/var/intake.db}"
 export INTAKE_EXTRACTOR="${INTAKE_EXTRACTOR:-$top/$BUILD/intake-extract}"
 "$BUILD/intake-extract" --init
 
+# Apache will not run its workers as root: as root, they and the program
+# run as www-data, which must own the database's folder and the run folder.
+as_web() { "$@"; }
+if [ "$SERVER" != lighttpd ] && [ "$(id -u)" -eq 0 ]; then
+	chown -R www-data: "$(dirname "$INTAKE_DB")" "$BUILD/run"
+	as_web() { setpriv --reuid=www-data --regid=www-data --init-groups -- "$@"; }
+fi
+
+helper=
 case $SERVER in
 lighttpd)
 	scripts/lighttpd-conf.sh "$BUILD" "$BUILD/run" "$PORT" \
@@ -25,8 +34,26 @@ lighttpd)
 	lighttpd -t -f "$BUILD/run/lighttpd.conf" >/dev/null
 	set -- lighttpd -D -f "$BUILD/run/lighttpd.conf"
 	;;
+apache|apache-proxy|cgi)
+	case $SERVER in
+	apache) mode=fcgid ;;
+	apache-proxy) mode=proxy ;;
+	cgi) mode=cgi ;;
+	esac
+	mkdir -p "$BUILD/run/fcgid"
+	[ "$(id -u)" -eq 0 ] && chown www-data: "$BUILD/run/fcgid"
+	scripts/apache-conf.sh "$mode" "$BUILD" "$BUILD/run" "$PORT" \
+	    > "$BUILD/run/apache.conf"
+	apache2 -t -f "$top/$BUILD/run/apache.conf" 2>/dev/null ||
+	    apache2 -t -f "$top/$BUILD/run/apache.conf"
+	if [ "$mode" = proxy ]; then
+		as_web "$BUILD/intake.fcgi" --listen "$top/$BUILD/run/intake.sock" &
+		helper=$!
+	fi
+	set -- apache2 -D FOREGROUND -f "$top/$BUILD/run/apache.conf"
+	;;
 *)
-	echo "run: unknown SERVER=$SERVER (lighttpd)" >&2
+	echo "run: unknown SERVER=$SERVER (lighttpd, apache, apache-proxy, cgi)" >&2
 	exit 2
 	;;
 esac
@@ -36,8 +63,15 @@ esac
 server=$!
 stop() {
 	trap - INT TERM
-	kill -INT "$server" 2>/dev/null || true
+	case $SERVER in
+	lighttpd) kill -INT "$server" 2>/dev/null || true ;;
+	*) kill -TERM "$server" 2>/dev/null || true ;;
+	esac
 	wait "$server" 2>/dev/null || true
+	if [ -n "$helper" ]; then
+		kill -TERM "$helper" 2>/dev/null || true
+		wait "$helper" 2>/dev/null || true
+	fi
 	# The server stops its FastCGI workers; anything left of ours goes too.
 	pkill -TERM -f "^$top/$BUILD/intake.fcgi" 2>/dev/null || true
 	exit 0

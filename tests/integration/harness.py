@@ -117,6 +117,103 @@ def dead_pid():
     return p.pid
 
 
+# ---- process scans and reaping (opt-in: nothing above calls them)
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+
+
+def proc_stat(pid):
+    """(comm, state, ppid, session) of pid from /proc/PID/stat, or None.
+    A zombie keeps its stat (comm, ppid) though its cmdline is empty."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    lp, rp = stat.find(b"("), stat.rfind(b")")
+    comm = stat[lp + 1:rp].decode("utf-8", "replace")
+    rest = stat[rp + 2:].split()
+    return comm, rest[0].decode(), int(rest[1]), int(rest[3])
+
+
+def zombies():
+    """[(pid, ppid, comm)] of every zombie process visible in /proc."""
+    out = []
+    for pid in _pids():
+        st = proc_stat(pid)
+        if st is not None and st[1] == "Z":
+            out.append((pid, st[2], st[0]))
+    return out
+
+
+def become_subreaper():
+    """Make this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER),
+    so that orphans below it (double-forked extractors) are adopted by it
+    rather than by PID 1, which in some containers never reaps them.
+    True when it is one (now or already).  Adopted children must then be
+    reaped: see reap_adopted()."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    cur = ctypes.c_int(0)
+    if libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(cur), 0, 0, 0) == 0 \
+            and cur.value:
+        return True
+    return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def reap_adopted(exclude=()):
+    """Reap (waitpid WNOHANG) zombie children of this process that the
+    harness did not start itself: not a live server's lighttpd, not a pid
+    in exclude.  Call it from the thread that runs subprocess.run, never
+    concurrently with one (it could take that child's status).  Returns
+    [(pid, comm)] of those reaped."""
+    me = os.getpid()
+    own = set(exclude)
+    for srv in list(LIVE_SERVERS):
+        if srv.proc is not None:
+            own.add(srv.proc.pid)
+    out = []
+    for pid, ppid, comm in zombies():
+        if ppid != me or pid in own:
+            continue
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                out.append((pid, comm))
+        except ChildProcessError:
+            pass
+    return out
+
+
+def processes_of(exe, env_needle=None):
+    """Pids of live (non-zombie) processes running the program exe (by
+    /proc/PID/exe, else argv[0]) whose environment holds env_needle
+    (bytes "NAME=value") when given."""
+    exe = os.path.realpath(exe)
+    out = []
+    for pid in _pids():
+        st = proc_stat(pid)
+        if st is None or st[1] in ("Z", "X"):
+            continue
+        try:
+            path = os.readlink("/proc/%d/exe" % pid)
+        except OSError:
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    path = f.read().split(b"\0")[0].decode("utf-8",
+                                                            "replace")
+            except OSError:
+                continue
+        if path.endswith(" (deleted)"):
+            path = path[:-len(" (deleted)")]
+        if path != exe and os.path.realpath(path) != exe:
+            continue
+        if env_needle is not None and not _environ_has(pid, env_needle):
+            continue
+        out.append(pid)
+    return out
+
+
 # --------------------------------------------------------------------------
 # HTTP over a raw socket
 
@@ -404,6 +501,11 @@ class Server:
         self.env["INTAKE_EXTRACTOR"] = os.path.join(BUILD_DIR,
                                                     "intake-extract")
         self.env["INTAKE_WORD_DELAY_MS"] = str(word_delay_ms)
+        # Suites make many conversations from one address in seconds:
+        # the per-address limits are tested on their own, with a server
+        # that sets them.
+        self.env["INTAKE_RATE_CONVERSATIONS"] = "0"
+        self.env["INTAKE_RATE_MESSAGES"] = "0"
         if env:
             self.env.update({k: str(v) for k, v in env.items()})
 
@@ -562,6 +664,18 @@ class Server:
                         lines[max(0, i - 5):i + 40])))
                     break
         return "\n".join(found)
+
+    def fcgi_pids(self):
+        """Pids of lighttpd's live children (the intake.fcgi processes)."""
+        if self.proc is None:
+            return []
+        out = []
+        for pid in _pids():
+            st = proc_stat(pid)
+            if st is not None and st[2] == self.proc.pid and \
+                    st[1] not in ("Z", "X"):
+                out.append(pid)
+        return out
 
     def fcgi_deleted_files(self):
         """Files the server's processes hold open that were deleted (a

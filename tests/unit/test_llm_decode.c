@@ -225,18 +225,19 @@ describe(const struct res *r, const struct want *w)
 }
 
 /*
- * Run in every mode.  bad[mode] gets the failed comparisons, at[mode][c]
- * the first split offset where comparison c failed.
+ * Run in every mode.  bad[mode] gets the failed comparisons, at[c] the
+ * first split offset where comparison c failed.
  */
 static void
 run_modes(const struct want *w, const char *in, size_t len,
-    unsigned int bad[3], size_t at[3][CMP__MAX], int verbose)
+    unsigned int bad[3], size_t at[CMP__MAX], int verbose)
 {
 	struct res	 r;
 	size_t		 k, *cuts;
 	unsigned int	 m, c;
 
 	memset(bad, 0, 3 * sizeof(bad[0]));
+	memset(at, 0, CMP__MAX * sizeof(at[0]));
 	r.stop_after = 0;
 	decode(w->proto, in, len, NULL, 0, &r);
 	if ((bad[0] = compare(&r, w)) != 0 && verbose)
@@ -248,7 +249,7 @@ run_modes(const struct want *w, const char *in, size_t len,
 		m = compare(&r, w);
 		for (c = 0; c < CMP__MAX; c++)
 			if ((m & ~bad[1]) & (1u << c))
-				at[1][c] = k;
+				at[c] = k;
 		if ((m & ~bad[1]) != 0 && verbose) {
 			fprintf(stderr, "\tsplit at %zu:\n", k);
 			describe(&r, w);
@@ -392,7 +393,7 @@ test_fixture(const char *dir, const char *name, const json_t *expected)
 {
 	struct want	 w;
 	char		 path[4096], *in;
-	size_t		 len, at[3][CMP__MAX];
+	size_t		 len, at[CMP__MAX];
 	unsigned int	 bad[3], m, c;
 	json_t		*e;
 
@@ -417,8 +418,7 @@ test_fixture(const char *dir, const char *name, const json_t *expected)
 			if (m == 1)
 				CHECK(!(bad[m] & (1u << c)),
 				    "%s, %s: %s differs, first at offset %zu",
-				    name, mode_names[m], cmp_names[c],
-				    at[m][c]);
+				    name, mode_names[m], cmp_names[c], at[c]);
 			else
 				CHECK(!(bad[m] & (1u << c)), "%s, %s: %s "
 				    "differs", name, mode_names[m],
@@ -668,7 +668,7 @@ test_synthetic(void)
 {
 	const struct srow	*s;
 	struct want		 w;
-	size_t			 i, at[3][CMP__MAX];
+	size_t			 i, at[CMP__MAX];
 	unsigned int		 bad[3], c;
 
 	for (i = 0; i < sizeof(srows) / sizeof(srows[0]); i++) {
@@ -687,7 +687,7 @@ test_synthetic(void)
 		CHECK_AT(s->line, bad[0] == 0, "whole: %s differs",
 		    cmp_names[first_bad(bad[0])]);
 		CHECK_AT(s->line, bad[1] == 0, "split: %s differs, first at "
-		    "offset %zu", cmp_names[c], at[1][c]);
+		    "offset %zu", cmp_names[c], at[c]);
 		CHECK_AT(s->line, bad[2] == 0, "bytewise: %s differs",
 		    cmp_names[first_bad(bad[2])]);
 		if (bad[0] | bad[1] | bad[2])

@@ -1,0 +1,15 @@
+/*
+ * leads.h: the staff endpoints.
+ */
+#ifndef LEADS_H
+#define LEADS_H
+
+#include "api.h"
+
+/* GET /api/leads[?format=csv][&limit=N] */
+void	leads_list(struct ctx *);
+
+/* GET /api/leads/{conversation_id} */
+void	leads_detail(struct ctx *);
+
+#endif

@@ -1,0 +1,709 @@
+"""test_extract.py: the extraction after each turn, through the real
+lighttpd, the real intake.fcgi and the real intake-extract (DESIGN.md,
+"Processes", "The no-downgrade merge", GET /api/leads).
+
+    make test-build && BUILD=build/test python3 tests/integration/test_extract.py
+
+Model extractions go to tests/mock_provider.py (OpenAI protocol): chat
+replies are streaming requests, extractions non-streaming ones, and the
+scripts are told apart with "when": {"stream": ...}.
+
+This process makes itself a child subreaper (harness.become_subreaper):
+in a container whose PID 1 never reaps, orphaned extractors would
+otherwise pile up as PID 1's zombies (the environment, not the program).
+It reaps what it adopts (harness.reap_adopted) and checks that no zombie
+is left under intake.fcgi itself (the double fork's intermediate child).
+
+The last line printed is "integration_extract: N passed, N failed".
+"""
+
+import csv
+import io
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+sys.dont_write_bytecode = True
+
+import harness  # noqa: E402
+from harness import (BUILD_DIR, TOP, ServerTestCase, collect,  # noqa: E402
+                     main)
+from mock_provider import MockProvider  # noqa: E402
+
+ADMIN = "admin-" + secrets.token_urlsafe(24)
+EXTRACTOR = os.path.join(BUILD_DIR, "intake-extract")
+FIELDS = ("full_name", "phone", "email", "matter_type", "urgency", "summary")
+CHAT = {"text": "Thank you. Could you tell me a little more?"}
+NULLS = {f: None for f in FIELDS}
+
+LEAD_WAIT = 10.0        # an extraction landing
+JOBS_WAIT = 30.0        # every job of a burst ending
+
+
+def lead_json(**kw):
+    d = dict(NULLS)
+    d.update(kw)
+    return d
+
+
+def setUpModule():
+    if not harness.become_subreaper():
+        raise unittest.SkipTest("prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def tearDownModule():
+    harness.reap_adopted()
+
+
+class Checks:
+    """Helpers shared by the classes (mixed into ServerTestCase)."""
+
+    def admin(self, token=ADMIN):
+        return {"Authorization": "Bearer %s" % token}
+
+    def get_json(self, path, headers=None, want=200):
+        status, hdrs, body = self.server.call("GET", path, None,
+                                              self.admin() if headers is None
+                                              else headers)
+        self.assertEqual(status, want, "GET %s: %d %r" % (path, status,
+                                                          body[:300]))
+        self.assertTrue(hdrs.get("content-type", "").startswith(
+            "application/json"), "GET %s: Content-Type %r" %
+            (path, hdrs.get("content-type")))
+        return json.loads(body)
+
+    def detail(self, conv):
+        """GET /api/leads/{conv}; None when 404."""
+        status, _, body = self.server.call("GET", "/api/leads/%s" % conv,
+                                           None, self.admin())
+        if status == 404:
+            return None
+        self.assertEqual(status, 200, body[:300])
+        return json.loads(body)
+
+    def wait_detail(self, conv, pred, what, timeout=LEAD_WAIT):
+        """Poll the lead's detail until pred(detail) holds; the detail."""
+        def probe():
+            d = self.detail(conv)
+            return d if d is not None and pred(d) else None
+        return self.server.wait_for(probe, timeout, 0.05, what)
+
+    @staticmethod
+    def value(d, field):
+        f = d["fields"].get(field)
+        return f["value"] if f else None
+
+    @staticmethod
+    def rows(d, source=None, turn=None):
+        return [e for e in d["extractions"]
+                if (source is None or e["source"] == source) and
+                (turn is None or e["turn"] == turn)]
+
+    def jobs(self, conv=None):
+        if conv is None:
+            return self.server.query("SELECT * FROM jobs ORDER BY id")
+        return self.server.query("SELECT * FROM jobs WHERE "
+                                 "conversation_id = ? ORDER BY id", (conv,))
+
+    def wait_jobs(self, conv=None, states=("done",), n=None,
+                  timeout=LEAD_WAIT):
+        """Wait until every job (of conv) is in states (and there are n);
+        the rows."""
+        def probe():
+            rows = self.jobs(conv)
+            if n is not None and len(rows) != n:
+                return None
+            if rows and all(r["state"] in states for r in rows):
+                return rows
+            return None
+        return self.server.wait_for(probe, timeout, 0.05,
+                                    "jobs of %s in %s" % (conv or "all",
+                                                          states))
+
+    def wait_idle(self, timeout=20.0):
+        """No job pending or running (an earlier test's extractions are
+        over), then reap what was adopted."""
+        self.server.wait_for(lambda: not self.server.query(
+            "SELECT 1 FROM jobs WHERE state IN ('pending', 'running')"),
+            timeout, 0.05, "no job pending or running")
+        harness.reap_adopted()
+
+    def sweep(self, timeout=30):
+        """Run intake-extract --sweep with the server's environment."""
+        harness.reap_adopted()
+        p = subprocess.run([EXTRACTOR, "--sweep"], env=self.server.env,
+                           cwd=TOP, capture_output=True, timeout=timeout)
+        self.assertEqual(p.returncode, 0, "--sweep exited %d: %s" % (
+            p.returncode, p.stderr.decode("utf-8", "replace")[-2000:]))
+        return p
+
+    def turn_ok(self, conv, token, text):
+        r, events = self.server.turn(conv, token, text)
+        self.assertTrue(events and events[-1].event == "done",
+                        "turn did not end with done: %r" % events[-3:])
+        self.assertEqual(events[-1].data, {"status": "complete"})
+        return r, events
+
+
+def is_quoted_row(line):
+    return re.fullmatch(r'"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*', line) \
+        is not None
+
+
+# --------------------------------------------------------------------------
+# the built-in provider: rules only
+
+class BuiltinTests(Checks, ServerTestCase):
+    server_env = {"INTAKE_ADMIN_TOKEN": ADMIN}
+    word_delay_ms = 1
+
+    TEXT1 = ("Hi, my name is Jane Doe. I was in a car accident last week "
+             "and it's urgent.")
+    TEXT2 = "You can reach me at 555-123-4567 or Jane.Doe@Example.COM."
+
+    @classmethod
+    def prepare(cls):
+        # One lead with everything, shared by the read-only tests.
+        srv = cls.server
+        cls.conv, cls.token = srv.create_conversation()
+        srv.turn(cls.conv, cls.token, cls.TEXT1)
+        srv.turn(cls.conv, cls.token, cls.TEXT2)
+
+    def setUp(self):
+        self.wait_idle()
+
+    def full_lead(self):
+        want = {"full_name": "Jane Doe", "phone": "+15551234567",
+                "email": "jane.doe@example.com",
+                "matter_type": "personal_injury", "urgency": "high"}
+
+        def probe():
+            obj = self.get_json("/api/leads")
+            for lead in obj.get("leads", []):
+                if lead.get("conversation_id") == self.conv and all(
+                        lead["fields"].get(k) == v for k, v in want.items()):
+                    return obj
+            return None
+        return self.server.wait_for(probe, LEAD_WAIT, 0.05,
+                                    "GET /api/leads showing %r" % want)
+
+    def test_leads_list_shows_normalised_fields(self):
+        obj = self.full_lead()
+        self.assertEqual(set(obj), {"leads"})
+        mine = [l for l in obj["leads"] if l["conversation_id"] == self.conv]
+        self.assertEqual(len(mine), 1, "one lead per conversation")
+        lead = mine[0]
+        self.assertEqual(set(lead), {"conversation_id", "created_at",
+                                     "updated_at", "fields"})
+        self.assertEqual(set(lead["fields"]), set(FIELDS), lead)
+        self.assertIsInstance(lead["fields"]["summary"], str)
+        self.assertTrue(lead["fields"]["summary"])
+        self.assertIsInstance(lead["created_at"], str)
+        self.assertLessEqual(lead["created_at"], lead["updated_at"])
+        # newest first: a lead made now comes before it
+        conv2, tok2 = self.server.create_conversation()
+        self.turn_ok(conv2, tok2, "My name is Ann Lee.")
+        self.wait_jobs(conv2)
+        obj = self.get_json("/api/leads")
+        ids = [l["conversation_id"] for l in obj["leads"]]
+        self.assertIn(conv2, ids)
+        self.assertLess(ids.index(conv2), ids.index(self.conv),
+                        "leads are not newest first: %s" % ids)
+        other = obj["leads"][ids.index(conv2)]
+        self.assertEqual(other["fields"]["full_name"], "Ann Lee")
+        self.assertIsNone(other["fields"]["phone"], other)
+        self.assertIsNone(other["fields"]["email"], other)
+
+    def test_lead_detail_fields_and_audit(self):
+        self.full_lead()
+        self.wait_jobs(self.conv, n=2)
+        d = self.get_json("/api/leads/%s" % self.conv)
+        self.assertEqual(d["conversation_id"], self.conv)
+        for name in ("full_name", "phone", "email", "matter_type",
+                     "urgency", "summary"):
+            f = d["fields"].get(name)
+            self.assertIsInstance(f, dict, "field %s missing: %r" %
+                                  (name, d["fields"]))
+            for k in ("value", "strength", "turn", "updated_at"):
+                self.assertIn(k, f, "%s lacks %s" % (name, k))
+            self.assertIsInstance(f["strength"], int)
+            self.assertIsInstance(f["turn"], int)
+            self.assertGreater(f["strength"], 0)
+            self.assertRegex(f["updated_at"], r"^\d{4}-\d\d-\d\dT")
+        self.assertEqual(d["fields"]["phone"]["value"], "+15551234567")
+        self.assertEqual(d["fields"]["phone"]["strength"], 2)
+        self.assertEqual(d["fields"]["phone"]["turn"], 2)
+        self.assertEqual(d["fields"]["email"]["value"],
+                         "jane.doe@example.com")
+        self.assertEqual(d["fields"]["email"]["turn"], 2)
+        self.assertEqual(d["fields"]["full_name"]["strength"], 2)
+        self.assertEqual(d["fields"]["matter_type"]["strength"], 2)
+        self.assertEqual(d["fields"]["urgency"]["value"], "high")
+        # the audit: one rules extraction per turn, no model with builtin
+        ex = d["extractions"]
+        self.assertIsInstance(ex, list)
+        self.assertEqual(sorted(e["turn"] for e in self.rows(d, "rules")),
+                         [1, 2], ex)
+        self.assertEqual(self.rows(d, "model"), [],
+                         "a model extraction with the built-in provider")
+        for e in ex:
+            for k in ("turn", "source", "latency_ms", "fields_won",
+                      "fields_lost"):
+                self.assertIn(k, e, "audit row lacks %s: %r" % (k, e))
+            self.assertIsInstance(e["latency_ms"], int)
+            self.assertGreaterEqual(e["latency_ms"], 0)
+            self.assertIsInstance(e["fields_won"], list)
+            self.assertIsInstance(e["fields_lost"], list)
+        t1 = self.rows(d, "rules", 1)[0]
+        t2 = self.rows(d, "rules", 2)[0]
+        self.assertIn("full_name", t1["fields_won"], t1)
+        self.assertIn("phone", t2["fields_won"], t2)
+        self.assertIn("email", t2["fields_won"], t2)
+        self.assertNotIn("phone", t1["fields_won"], t1)
+
+    def test_leads_csv(self):
+        self.full_lead()
+        obj = self.get_json("/api/leads")
+        status, hdrs, body = self.server.call("GET", "/api/leads?format=csv",
+                                              None, self.admin())
+        self.assertEqual(status, 200, body[:300])
+        self.assertTrue(hdrs.get("content-type", "").startswith("text/csv"),
+                        hdrs)
+        text = body.decode("utf-8")
+        lines = text.split("\r\n")
+        self.assertEqual(lines[-1], "", "CSV does not end in CRLF")
+        lines = lines[:-1]
+        header = next(csv.reader([lines[0]]))
+        self.assertEqual(header[:3], ["conversation_id", "created_at",
+                                      "updated_at"])
+        self.assertEqual(sorted(header[3:]), sorted(FIELDS))
+        self.assertEqual(len(lines) - 1, len(obj["leads"]),
+                         "not one row per lead: %r" % lines)
+        for line in lines[1:]:
+            self.assertTrue(is_quoted_row(line), "row not quoted: %r" % line)
+        rows = list(csv.reader(io.StringIO(text)))[1:]
+        byid = {r[0]: dict(zip(header, r)) for r in rows}
+        self.assertIn(self.conv, byid)
+        mine = byid[self.conv]
+        self.assertEqual(mine["full_name"], "Jane Doe")
+        # the phone starts with "+": defused against a spreadsheet formula
+        self.assertIn(mine["phone"], ("'+15551234567", "+15551234567"))
+        self.assertEqual(mine["email"], "jane.doe@example.com")
+        self.assertEqual(mine["urgency"], "high")
+        lead = [l for l in obj["leads"] if l["conversation_id"] ==
+                self.conv][0]
+        self.assertEqual(mine["created_at"], lead["created_at"])
+
+    def test_leads_auth_and_not_found(self):
+        for path in ("/api/leads", "/api/leads?format=csv",
+                     "/api/leads/%s" % self.conv):
+            for h in ({}, self.admin("wrong-" + ADMIN), self.admin(""),
+                      self.admin(ADMIN[:-1]),
+                      {"Authorization": "Basic " + ADMIN},
+                      self.admin(self.token)):
+                status, _, body = self.server.call("GET", path, None, h)
+                self.assertEqual(status, 401, "GET %s with %r: %d %r" % (
+                    path, h, status, body[:200]))
+                err = json.loads(body)
+                self.assertEqual(err["error"]["code"], "unauthorized")
+        self.get_json("/api/leads")         # and the right token works
+        missing = "A" * 22
+        status, _, body = self.server.call("GET", "/api/leads/%s" % missing,
+                                           None, self.admin())
+        self.assertEqual(status, 404, body[:300])
+        self.assertEqual(json.loads(body)["error"]["code"], "not_found")
+        # a conversation without a turn has no lead yet
+        conv, _ = self.server.create_conversation()
+        status, _, body = self.server.call("GET", "/api/leads/%s" % conv,
+                                           None, self.admin())
+        self.assertEqual(status, 404, body[:300])
+
+    def test_correction_and_sparse_turn(self):
+        conv, token = self.server.create_conversation()
+        self.turn_ok(conv, token, "My name is Sam Rivera, my number is "
+                     "555-123-4567.")
+        self.turn_ok(conv, token, "sorry, my number is actually "
+                     "555-987-6543")
+        d = self.wait_detail(conv, lambda d: self.value(d, "phone") ==
+                             "+15559876543" and len(self.rows(
+                                 d, "rules")) >= 2, "the corrected phone")
+        self.wait_jobs(conv, n=2)
+        d = self.detail(conv)
+        self.assertEqual(d["fields"]["phone"]["value"], "+15559876543")
+        self.assertEqual(d["fields"]["phone"]["turn"], 2)
+        self.assertEqual(d["fields"]["phone"]["strength"], 2)
+        self.assertEqual(d["fields"]["full_name"]["value"], "Sam Rivera")
+        before = {k: (v["value"], v["strength"])
+                  for k, v in d["fields"].items()}
+        self.turn_ok(conv, token, "thanks")
+        self.wait_jobs(conv, n=3)
+        d = self.detail(conv)
+        self.assertTrue(self.rows(d, "rules", 3),
+                        "no rules extraction for turn 3: %r" %
+                        d["extractions"])
+        after = {k: (v["value"], v["strength"])
+                 for k, v in d["fields"].items()}
+        self.assertEqual(after, before, "the sparse turn changed the lead")
+        self.assertEqual(d["fields"]["phone"]["value"], "+15559876543")
+
+    def test_no_zombies_after_many_turns(self):
+        self.assertTrue(harness.become_subreaper())
+        convs = [self.server.create_conversation() for _ in range(5)]
+        texts = ["Hello, my name is Pat Smith.",
+                 "My number is 555-201-3344.",
+                 "It is about my divorce, not urgent."]
+        for text in texts:
+            for conv, token in convs:
+                self.turn_ok(conv, token, text)
+        for conv, _ in convs:
+            self.wait_jobs(conv, n=3, timeout=20)
+        self.assertEqual(len([j for c, _ in convs for j in self.jobs(c)]),
+                         15)
+        fcgi = self.server.fcgi_pids()
+        self.assertTrue(fcgi, "no intake.fcgi process found under lighttpd")
+        needle = ("INTAKE_DB=" + self.server.db_path).encode()
+        # every extractor leaves once the jobs are done
+        self.server.wait_for(lambda: not harness.processes_of(
+            EXTRACTOR, needle), 5.0, 0.05, "no intake-extract running")
+        reaped = harness.reap_adopted()
+        # the extractors were orphaned (double fork) and adopted by us,
+        # the subreaper: they were never intake.fcgi's children
+        self.assertTrue(any(c == "intake-extract" for _, c in reaped),
+                        "no extractor was adopted by the subreaper: %r" %
+                        reaped)
+        bad = [z for z in harness.zombies()
+               if z[1] in fcgi or z[1] == self.server.proc.pid]
+        self.assertEqual(bad, [], "zombies under intake.fcgi/lighttpd "
+                         "(fcgi %s): %r" % (fcgi, bad))
+        for conv, _ in convs:
+            d = self.detail(conv)
+            self.assertEqual(d["fields"]["phone"]["value"], "+15552013344")
+            self.assertEqual(d["fields"]["full_name"]["value"], "Pat Smith")
+
+
+# --------------------------------------------------------------------------
+# a model provider: the mock, OpenAI protocol
+
+class MockServerTestCase(Checks, ServerTestCase):
+    mock_env = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mp = MockProvider(port=0).start()
+        cls.mp.set_default(CHAT)
+        env = {"INTAKE_ADMIN_TOKEN": ADMIN, "INTAKE_LLM_PROVIDER": "openai",
+               "INTAKE_LLM_URL": cls.mp.url, "INTAKE_LLM_API_KEY": "sk-test",
+               "INTAKE_LLM_MODEL": "gpt-test"}
+        env.update(cls.mock_env)
+        cls.server_env = env
+        try:
+            super().setUpClass()
+        except BaseException:
+            cls.mp.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.mp.stop()
+            harness.reap_adopted()
+
+    def setUp(self):
+        self.wait_idle()
+        self.mp.reset()
+        self.mp.set_default(CHAT)
+
+    def extraction_requests(self):
+        return [r for r in self.mp.requests()
+                if r["path"] == "/v1/chat/completions" and not r["stream"]]
+
+    @staticmethod
+    def transcript(req):
+        msgs = req["body"]["messages"]
+        return msgs[-1]["content"]
+
+
+class ModelTests(MockServerTestCase):
+    word_delay_ms = 1
+
+    RICH = lead_json(full_name="Jane Doe", phone="555-123-4567",
+                     email="Jane@Example.com", matter_type="employment",
+                     urgency="high", summary="Fired last week after "
+                     "reporting a safety problem.")
+    SPARSE = lead_json(full_name="Jane", urgency="low")
+
+    def test_stale_slow_extraction_never_downgrades(self):
+        # turn 1's extraction: slow and sparse; turn 2's: fast and rich
+        self.mp.push({"when": {"stream": False}, "delay_total_ms": 3000,
+                      "json": self.SPARSE},
+                     {"when": {"stream": False}, "json": self.RICH})
+        conv, token = self.server.create_conversation()
+        self.turn_ok(conv, token, "Hello, I need some help please.")
+        # turn 1's model call is under way (it took the slow script)
+        self.server.wait_for(lambda: len(self.extraction_requests()) >= 1,
+                             LEAD_WAIT, 0.02, "turn 1's extraction request")
+        self.turn_ok(conv, token, "Here are my details, as discussed.")
+        d = self.wait_detail(conv, lambda d: self.rows(d, "model", 2),
+                             "turn 2's model extraction")
+        self.assertEqual(self.rows(d, "model", 1), [],
+                         "turn 1's slow extraction landed before turn 2's: "
+                         "no race was run")
+        self.assertEqual(self.value(d, "phone"), "+15551234567")
+        d = self.wait_detail(conv, lambda d: self.rows(d, "model", 1),
+                             "turn 1's (stale) model extraction")
+        self.wait_jobs(conv, n=2)
+        d = self.detail(conv)
+        # the requests: turn 1's saw turn 1 only, turn 2's both turns
+        reqs = self.extraction_requests()
+        self.assertEqual(len(reqs), 2, reqs)
+        self.assertIn("Hello, I need some help", self.transcript(reqs[0]))
+        self.assertNotIn("Here are my details", self.transcript(reqs[0]))
+        self.assertIn("Here are my details", self.transcript(reqs[1]))
+        self.assertIn("Visitor:", self.transcript(reqs[1]))
+        self.assertIn("Assistant:", self.transcript(reqs[1]))
+        # the audit: both model rows, turn 1's created after turn 2's
+        models = self.rows(d, "model")
+        self.assertEqual([e["turn"] for e in models], [2, 1],
+                         "model rows (in order of id): %r" % models)
+        self.assertGreater(models[1]["created_at"], models[0]["created_at"])
+        self.assertIsNone(models[0].get("error"))
+        self.assertIsNone(models[1].get("error"))
+        self.assertGreaterEqual(models[1]["latency_ms"], 2500,
+                                "the slow extraction was not slow")
+        stale = models[1]
+        self.assertEqual(stale["fields_won"], [], stale)
+        self.assertIn("full_name", stale["fields_lost"], stale)
+        self.assertIn("urgency", stale["fields_lost"], stale)
+        rich = models[0]
+        for f in ("full_name", "phone", "email", "urgency"):
+            self.assertIn(f, rich["fields_won"], rich)
+        # the lead keeps turn 2's values
+        f = d["fields"]
+        self.assertEqual(f["phone"]["value"], "+15551234567")
+        self.assertEqual((f["phone"]["turn"], f["phone"]["strength"]), (2, 2))
+        self.assertEqual(f["full_name"]["value"], "Jane Doe")
+        self.assertEqual((f["full_name"]["turn"],
+                          f["full_name"]["strength"]), (2, 2))
+        self.assertEqual(f["full_name"]["source"], "model")
+        self.assertEqual(f["email"]["value"], "jane@example.com")
+        self.assertEqual(f["matter_type"]["value"], "employment")
+        self.assertEqual(f["urgency"]["value"], "high")
+        self.assertEqual(f["urgency"]["turn"], 2)
+
+    def test_response_ends_before_slow_extraction(self):
+        self.mp.push({"when": {"stream": False}, "delay_total_ms": 3000,
+                      "json": lead_json(phone="555-222-3333")})
+        conv, token = self.server.create_conversation()
+        r = self.server.post_message(conv, token, "Hello there.")
+        self.addCleanup(r.close)
+        self.assertEqual(r.status, 200)
+        events = collect(r)
+        self.assertEqual(events[-1].event, "done", events[-3:])
+        t_done = events[-1].t
+        self.assertIsNotNone(r.t_end)
+        t_close = r.t_eof if r.t_eof is not None else r.t_end
+        self.assertLess(r.t_end - t_done, 1.0, "the body ended %.2f s "
+                        "after done" % (r.t_end - t_done))
+        self.assertIsNotNone(r.t_eof, "the connection did not close")
+        self.assertLess(t_close - t_done, 1.0, "the connection closed "
+                        "%.2f s after done" % (t_close - t_done))
+        # the extraction had not landed when the response ended...
+        d = self.detail(conv)
+        self.assertTrue(d is None or not self.rows(d, "model"),
+                        "the model extraction landed before the response "
+                        "ended: the response waited for it")
+        # ...and lands afterwards
+        d = self.wait_detail(conv, lambda d: self.rows(d, "model", 1),
+                             "the slow model extraction")
+        t_landed = time.monotonic()
+        self.assertGreater(t_landed - t_close, 2.0,
+                           "the extraction landed %.2f s after the end" %
+                           (t_landed - t_close))
+        self.assertEqual(self.value(d, "phone"), "+15552223333")
+        self.assertIsNone(self.rows(d, "model", 1)[0].get("error"))
+        self.wait_jobs(conv, n=1)
+
+    def test_killed_extractor_recovered_by_sweep(self):
+        self.mp.push({"when": {"stream": False}, "delay_total_ms": 5000,
+                      "json": lead_json(full_name="Kim Park")})
+        conv, token = self.server.create_conversation()
+        self.turn_ok(conv, token, "Please call me on 555-444-5555.")
+
+        def running():
+            rows = self.jobs(conv)
+            return rows if rows and rows[0]["state"] == "running" and \
+                rows[0]["pid"] else None
+        job = self.server.wait_for(running, LEAD_WAIT, 0.02,
+                                   "the job running with a pid")[0]
+        pid = job["pid"]
+        # it is in its model call (the rules are already merged)
+        self.server.wait_for(lambda: len(self.extraction_requests()) >= 1,
+                             LEAD_WAIT, 0.02, "the extraction request")
+        st = harness.proc_stat(pid)
+        self.assertIsNotNone(st, "the job's pid %d does not exist" % pid)
+        self.assertEqual(st[0], "intake-extract", st)
+        os.kill(pid, signal.SIGKILL)
+        # adopted by us (the subreaper): reap it so it is really gone
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            st = harness.proc_stat(pid)
+            if st is None:
+                break
+            if st[1] == "Z" and st[2] == os.getpid():
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
+        self.server.wait_for(lambda: harness.proc_stat(pid) is None or
+                             harness.proc_stat(pid)[1] == "Z", 5, 0.02,
+                             "the extractor dead")
+        time.sleep(0.5)
+        rows = self.jobs(conv)
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["state"], "running",
+                         "the killed job is not left running: %r" %
+                         dict(rows[0]))
+        self.assertEqual(rows[0]["pid"], pid)
+        d = self.detail(conv)
+        self.assertEqual(self.value(d, "phone"), "+15554445555",
+                         "the rules had not merged before the model call")
+        self.assertEqual(self.rows(d, "model"), [])
+        # the sweep, with the model fast now
+        self.mp.reset()
+        self.mp.push({"when": {"stream": False},
+                      "json": lead_json(full_name="Kim Park")})
+        self.sweep()
+        rows = self.jobs(conv)
+        self.assertEqual(rows[0]["state"], "done", dict(rows[0]))
+        self.assertEqual(rows[0]["tries"], 2, dict(rows[0]))
+        self.assertNotEqual(rows[0]["pid"], pid)
+        d = self.detail(conv)
+        self.assertEqual(self.value(d, "phone"), "+15554445555")
+        self.assertEqual(self.value(d, "full_name"), "Kim Park")
+        models = self.rows(d, "model", 1)
+        self.assertEqual(len(models), 1, d["extractions"])
+        self.assertIsNone(models[0].get("error"))
+        self.assertIn("full_name", models[0]["fields_won"])
+        self.assertGreaterEqual(len(self.rows(d, "rules", 1)), 1)
+
+    def test_model_failure_keeps_rules_phone(self):
+        self.mp.push(*[{"when": {"stream": False}, "status": 500}] * 3)
+        conv, token = self.server.create_conversation()
+        self.turn_ok(conv, token, "Call me at 555-666-7777 please.")
+        rows = self.wait_jobs(conv, states=("failed",), n=1, timeout=20)
+        job = rows[0]
+        self.assertEqual(job["tries"], 1, dict(job))
+        self.assertTrue(job["error"], dict(job))
+        d = self.detail(conv)
+        self.assertEqual(self.value(d, "phone"), "+15556667777")
+        self.assertEqual(d["fields"]["phone"]["source"], "rules")
+        models = self.rows(d, "model", 1)
+        self.assertEqual(len(models), 1, d["extractions"])
+        self.assertTrue(models[0].get("error"),
+                        "the failed model row has no error: %r" % models[0])
+        self.assertEqual(models[0]["fields_won"], [])
+        self.assertEqual(len(self.extraction_requests()), 3,
+                         "a 500 is retried (3 tries in all)")
+        # a sweep later, the model healthy: done
+        self.mp.reset()
+        self.mp.push({"when": {"stream": False},
+                      "json": lead_json(full_name="Lee Chan")})
+        self.sweep()
+        job = self.jobs(conv)[0]
+        self.assertEqual(job["state"], "done", dict(job))
+        self.assertEqual(job["tries"], 2, dict(job))
+        d = self.detail(conv)
+        self.assertEqual(self.value(d, "phone"), "+15556667777")
+        self.assertEqual(self.value(d, "full_name"), "Lee Chan")
+        good = [e for e in self.rows(d, "model", 1) if not e.get("error")]
+        self.assertEqual(len(good), 1, d["extractions"])
+
+
+class CapTests(MockServerTestCase):
+    mock_env = {"INTAKE_MAX_EXTRACTORS": "2"}
+    word_delay_ms = 1
+    N = 12
+
+    def test_cap_holds_under_burst(self):
+        for i in range(self.N):
+            self.mp.push({"when": {"stream": False}, "delay_total_ms": 1000,
+                          "json": lead_json(urgency="normal")})
+        convs = [self.server.create_conversation() for _ in range(self.N)]
+        needle = ("INTAKE_DB=" + self.server.db_path).encode()
+        samples, jobs_running = [], []
+        stop = threading.Event()
+
+        def sampler():
+            while not stop.is_set():
+                samples.append(len(harness.processes_of(EXTRACTOR, needle)))
+                try:
+                    jobs_running.append(self.server.query(
+                        "SELECT count(*) FROM jobs WHERE state = "
+                        "'running'")[0][0])
+                except Exception:
+                    pass
+                stop.wait(0.02)
+
+        errors = []
+
+        def one(i):
+            conv, token = convs[i]
+            try:
+                _, events = self.server.turn(
+                    conv, token, "My number is 555-300-%04d." % i)
+                if not events or events[-1].event != "done":
+                    errors.append("turn %d: %r" % (i, events[-2:]))
+            except Exception as e:
+                errors.append("turn %d: %r" % (i, e))
+
+        th = threading.Thread(target=sampler, daemon=True)
+        th.start()
+        t0 = time.monotonic()
+        try:
+            workers = [threading.Thread(target=one, args=(i,), daemon=True)
+                       for i in range(self.N)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(20)
+            self.assertFalse(any(w.is_alive() for w in workers),
+                             "a turn did not end")
+            self.assertEqual(errors, [])
+            rows = self.wait_jobs(None, n=self.N, timeout=JOBS_WAIT)
+        finally:
+            stop.set()
+            th.join(2)
+        elapsed = time.monotonic() - t0
+        self.assertTrue(samples, "the sampler took no sample")
+        self.assertLessEqual(max(samples), 2, "more than 2 extractors ran "
+                             "at once: max %d" % max(samples))
+        self.assertGreaterEqual(max(samples), 1, "no extractor was seen")
+        self.assertLessEqual(max(jobs_running), 2)
+        # 12 one-second model calls two at a time: at least ~6 s
+        self.assertGreater(elapsed, 5.0, "the burst took %.1f s" % elapsed)
+        # pending jobs were drained by running extractors
+        pids = {r["pid"] for r in rows}
+        self.assertLess(len(pids), self.N, "every job had its own "
+                        "extractor: %r" % pids)
+        self.assertEqual(len(self.extraction_requests()), self.N)
+        for i, (conv, _) in enumerate(convs):
+            d = self.detail(conv)
+            self.assertEqual(self.value(d, "phone"), "+1555300%04d" % i)
+            self.assertEqual(self.value(d, "urgency"), "normal")
+            self.assertEqual(len(self.rows(d, "model", 1)), 1)
+        harness.reap_adopted()
+
+
+if __name__ == "__main__":
+    main("integration_extract")
