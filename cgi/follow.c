@@ -18,7 +18,42 @@
 #include "util.h"
 
 #define FOLLOW_POLL_MS		100
+#define FOLLOW_OWNER_MS		1000	/* how often the writer's life is checked */
 #define FOLLOW_MAX_MS		(10 * 60 * 1000)
+
+/*
+ * Wait until the reply has more than pos bytes, is final, or its writer
+ * is gone (then the next read marks it interrupted).  Peeks at one row
+ * every FOLLOW_POLL_MS; looks at the writer's process once a second.
+ * Returns 1 when there is something to read, 0 when the client left or
+ * the follow is over, -1 on error.
+ */
+static int
+follow_wait(struct ctx *c, int64_t msg_id, size_t pos, int64_t started,
+    int64_t *last_write)
+{
+	struct reply_peek	p;
+	int64_t			last_owner = util_mono_ms(), now;
+
+	for (;;) {
+		if (c->h.gone || util_mono_ms() - started > FOLLOW_MAX_MS)
+			return 0;	/* the client resumes from its id */
+		if ((now = util_mono_ms()) - *last_write >= c->cfg->ping_ms) {
+			events_ping(&c->h);
+			*last_write = now;
+		}
+		util_sleep_ms(FOLLOW_POLL_MS);
+		if (store_reply_peek(c->db, msg_id, &p) != 1)
+			return -1;
+		if (p.status != MSG_STREAMING || p.length > pos)
+			return 1;
+		if (util_mono_ms() - last_owner >= FOLLOW_OWNER_MS) {
+			last_owner = util_mono_ms();
+			if (store_owner_gone(&p, &c->self))
+				return 1;
+		}
+	}
+}
 
 void
 follow_reply(struct ctx *c, int64_t msg_id, size_t from)
@@ -73,15 +108,9 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 			return;
 		}
 		store_reply_view_free(&v);
-		if (c->h.gone)
-			return;
-		if (util_mono_ms() - started > FOLLOW_MAX_MS)
-			return;		/* the client resumes from its id */
-		if (util_mono_ms() - last_write >= c->cfg->ping_ms) {
-			events_ping(&c->h);
-			last_write = util_mono_ms();
-		}
-		util_sleep_ms(FOLLOW_POLL_MS);
+		if ((rc = follow_wait(c, msg_id, pos, started,
+		    &last_write)) != 1)
+			break;
 	}
 	if (rc == -1)
 		log_warnx("follow: reply %lld unreadable", (long long)msg_id);

@@ -236,6 +236,7 @@ gen_llm(const struct gen_input *in, const struct gen_sink *sink,
 		res->rc = GEN_OK;
 		break;
 	case LLM_END_ERROR:
+		llm_redact(g.dec.error, cfg->api_key);
 		snprintf(why, sizeof(why), "provider error mid-stream: %.200s",
 		    g.dec.error);
 		gl_fail(res, "The assistant ran into a problem and stopped. "

@@ -174,8 +174,9 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	events_turn(&c->h, ids->turn, ids->user_id, ids->assistant_id);
 
 	memset(&res, 0, sizeof(res));
-	if (store_history(c->db, c->route.arg, ids->turn, c->cfg->history_max,
-	    1, &hist) == -1) {
+	/* One more than the history: this turn's placeholder comes off. */
+	if (store_history(c->db, c->route.arg, ids->turn,
+	    c->cfg->history_max + 1, 1, &hist) == -1) {
 		res.rc = GEN_FAILED;
 		snprintf(res.error, sizeof(res.error), "The assistant is "
 		    "unavailable right now. Please try again.");

@@ -238,7 +238,7 @@ jobs_fail(sqlite3 *db, int64_t id, const char *error)
 }
 
 int
-jobs_reclaim(sqlite3 *db, long stale_ms)
+jobs_reclaim(sqlite3 *db, long stale_ms, int retry_failed)
 {
 	sqlite3_stmt	*st = NULL, *up = NULL;
 	int64_t		 now = util_wall_ms(), claimed, id;
@@ -273,6 +273,8 @@ jobs_reclaim(sqlite3 *db, long stale_ms)
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
 	st = up = NULL;
+	if (!retry_failed)
+		return db_commit(db) == -1 ? -1 : n;
 	st = db_prepare(db, "UPDATE jobs SET state = 'pending', updated_at = "
 	    NOW_SQL " WHERE state = 'failed' AND tries < ?");
 	if (st == NULL)

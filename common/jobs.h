@@ -58,10 +58,10 @@ int	jobs_done(sqlite3 *, int64_t id);
 int	jobs_fail(sqlite3 *, int64_t id, const char *error);
 
 /*
- * The sweep: running jobs whose extractor is gone (dead pid, or never
- * attached within stale_ms) and failed jobs with tries left go back to
- * pending.  Returns how many, or -1.
+ * Running jobs whose extractor is gone (dead pid, or never attached
+ * within stale_ms) go back to pending; with retry_failed, so do failed
+ * jobs with tries left (the sweep).  Returns how many, or -1.
  */
-int	jobs_reclaim(sqlite3 *, long stale_ms);
+int	jobs_reclaim(sqlite3 *, long stale_ms, int retry_failed);
 
 #endif

@@ -33,6 +33,18 @@ llm_proto_of(const struct config *cfg)
 	    LLM_PROTO_OPENAI;
 }
 
+void
+llm_redact(char *s, const char *key)
+{
+	size_t	 klen;
+	char	*p;
+
+	if (key == NULL || (klen = strlen(key)) == 0)
+		return;
+	while ((p = strstr(s, key)) != NULL)
+		memset(p, '*', klen);
+}
+
 static size_t
 llm_write(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -195,6 +207,7 @@ llm_perform(struct llm_call *c)
 	} else if (c->status >= 300) {
 		rc = LLM_HTTP;
 		llm_errmsg(io.errbody, c->errmsg, sizeof(c->errmsg));
+		llm_redact(c->errmsg, cfg->api_key);
 		snprintf(c->why, sizeof(c->why), "provider answered HTTP %ld%s%.160s",
 		    c->status, c->errmsg[0] ? ": " : "", c->errmsg);
 	} else if (res == CURLE_OK) {
@@ -216,6 +229,7 @@ llm_perform(struct llm_call *c)
 		    curl_easy_strerror(res));
 	}
 out:
+	llm_redact(c->why, cfg->api_key);
 	if (multi != NULL) {
 		if (io.easy != NULL)
 			curl_multi_remove_handle(multi, io.easy);

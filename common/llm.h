@@ -56,4 +56,11 @@ enum llm_fail	llm_perform(struct llm_call *);
 
 enum llm_proto	llm_proto_of(const struct config *);
 
+/*
+ * Blank every occurrence of key (if not empty) in the NUL-terminated s,
+ * in place: a provider may quote back the key it refused, and what it
+ * says goes to the log.
+ */
+void		llm_redact(char *s, const char *key);
+
 #endif

@@ -765,6 +765,50 @@ store_reply_view_free(struct reply_view *v)
 }
 
 int
+store_reply_peek(sqlite3 *db, int64_t msg_id, struct reply_peek *p)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	memset(p, 0, sizeof(*p));
+	if ((st = db_prepare(db, "SELECT status, length, owner_pid, "
+	    "owner_start, heartbeat_at FROM messages WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, msg_id);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		p->status = store_status_lookup((const char *)
+		    sqlite3_column_text(st, 0));
+		p->length = (size_t)sqlite3_column_int64(st, 1);
+		p->owner_pid = (long)sqlite3_column_int64(st, 2);
+		p->owner_start = sqlite3_column_int64(st, 3);
+		p->heartbeat_at = sqlite3_column_int64(st, 4);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		log_warnx("store_reply_peek: %s", sqlite3_errmsg(db));
+		break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_owner_gone(const struct reply_peek *p, const struct store_owner *self)
+{
+	if (p->status != MSG_STREAMING)
+		return 0;
+	if (util_wall_ms() - p->heartbeat_at > self->stale_ms)
+		return 1;
+	if (p->owner_pid == self->pid && p->owner_start == self->start)
+		return 0;
+	return !util_pid_alive(p->owner_pid, p->owner_start);
+}
+
+int
 store_health(sqlite3 *db)
 {
 	sqlite3_stmt	*st;

@@ -148,6 +148,22 @@ int		store_reply_read(sqlite3 *, const char *conv_id, int64_t msg_id,
 		    struct reply_view *v);
 void		store_reply_view_free(struct reply_view *);
 
+/* The cheap look a follower takes between reads: one indexed row. */
+struct reply_peek {
+	enum msg_status	 status;
+	size_t		 length;
+	long		 owner_pid;
+	int64_t		 owner_start;
+	int64_t		 heartbeat_at;
+};
+
+/* 1 with p filled, 0 when there is no such message, -1 on error. */
+int		store_reply_peek(sqlite3 *, int64_t msg_id, struct reply_peek *p);
+
+/* 1 when a streaming reply's writer, as peeked, is gone. */
+int		store_owner_gone(const struct reply_peek *p,
+		    const struct store_owner *self);
+
 /* 1 when the database answers a read, 0 when not. */
 int		store_health(sqlite3 *);
 

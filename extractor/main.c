@@ -66,12 +66,17 @@ job_do(sqlite3 *db, const struct config *cfg, const struct job *j)
 	return -1;
 }
 
-/* Claim and run pending jobs until none is left or the cap is full. */
+/*
+ * Claim and run pending jobs until none is left or the cap is full.
+ * Jobs whose extractor died are made pending first, so they are run
+ * again by the next extractor even where no cron runs the sweep.
+ */
 static void
 drain(sqlite3 *db, const struct config *cfg, long pid, int64_t start)
 {
 	struct job	j;
 
+	jobs_reclaim(db, cfg->stale_ms, 0);
 	while (jobs_claim_next(db, pid, start, cfg->max_extractors, &j) == 1)
 		if (job_do(db, cfg, &j) == -1)
 			break;
@@ -121,7 +126,7 @@ main(int argc, char *argv[])
 		}
 		drain(db, &cfg, pid, start);
 	} else if (strcmp(argv[1], "--sweep") == 0 && argc == 2) {
-		if ((n = jobs_reclaim(db, cfg.stale_ms)) == -1)
+		if ((n = jobs_reclaim(db, cfg.stale_ms, 1)) == -1)
 			rc = 1;
 		else if (n > 0)
 			log_info("sweep: %d job(s) pending again", n);

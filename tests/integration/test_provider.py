@@ -19,9 +19,10 @@ The last line printed is "integration_provider: N passed, N failed".
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
-import unittest
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -92,7 +93,6 @@ class ProviderChecks:
 
     proto = None
     mock = None
-    mock_port = 0
 
     @classmethod
     def make_env(cls, url):
@@ -100,7 +100,7 @@ class ProviderChecks:
 
     @classmethod
     def setUpClass(cls):
-        cls.mock = MockProvider(port=cls.mock_port).start()
+        cls.mock = MockProvider(port=0).start()
         cls.mock.set_default(EXTRACT_DEFAULT)
         cls.server_env = cls.make_env(cls.mock.url)
         try:
@@ -121,6 +121,10 @@ class ProviderChecks:
         super().setUp()
         self.mock.reset()
         self.mock.set_default(EXTRACT_DEFAULT)
+        self.mark_log()
+
+    def mark_log(self):
+        """Remember where the logs end: new_log() is what comes after."""
         self.log_offsets = {}
         for p in (self.server.errlog, self.server.outlog):
             try:
@@ -133,16 +137,6 @@ class ProviderChecks:
         return "%s ref %s" % (what, uuid.uuid4().hex[:12])
 
     # ---- the log
-    def full_log(self):
-        out = []
-        for p in (self.server.errlog, self.server.outlog):
-            try:
-                with open(p, "rb") as f:
-                    out.append(f.read().decode("utf-8", "replace"))
-            except OSError:
-                pass
-        return "\n".join(out)
-
     def new_log(self):
         """What the logs got since setUp."""
         out = []
@@ -720,6 +714,20 @@ class ProviderTests(ProviderChecks):
         self.wait_log(r"\b401\b", conv)
         self.assert_key_not_in_log()
 
+    def test_error_event_echoing_the_key_does_not_put_it_in_the_log(self):
+        """The same for a provider's error event in the middle of a
+        stream, whose message the program logs too."""
+        conv, token = self.new_conv()
+        text = self.words("Hello")
+        chunks = split_words(REPLY)
+        self.mock.push(chat({"text": REPLY, "error_after": 2,
+                             "error_message": "Key " + KEY + " revoked"}))
+        _, got = self.check_failed(self.turn(conv, token, text))
+        self.assertEqual(got, "".join(chunks[:2]))
+        self.chat_request(text)
+        self.wait_log(r"mid-stream|revoked", conv)
+        self.assert_key_not_in_log()
+
 
 class OpenAIProviderTests(ProviderTests, ServerTestCase):
     proto = "openai"
@@ -754,12 +762,7 @@ class RefusedTests(ProviderChecks):
 
     def setUp(self):
         ServerTestCase.setUp(self)
-        self.log_offsets = {}
-        for p in (self.server.errlog, self.server.outlog):
-            try:
-                self.log_offsets[p] = os.path.getsize(p)
-            except OSError:
-                self.log_offsets[p] = 0
+        self.mark_log()
 
     def test_connection_refused(self):
         conv, token = self.new_conv()
@@ -772,7 +775,7 @@ class RefusedTests(ProviderChecks):
         self.assertLess(elapsed, 3.0, "a refused connection took %.1f s" %
                         elapsed)
         self.wait_log(r"refused|could not (reach|connect)|"
-                      r"couldn't connect|connect", conv)
+                      r"couldn't connect|connect(ion)? (failed|error)", conv)
         self.assert_key_not_in_log()
         # the provider comes up: the same conversation goes on
         mock = MockProvider(port=self.refused_port)
@@ -802,7 +805,6 @@ class ConfigTests(ProviderChecks):
 
     @classmethod
     def make_env(cls, url):
-        import tempfile
         cls.prompt_dir = tempfile.mkdtemp(prefix="intake-prompt-")
         cls.prompt_file = os.path.join(cls.prompt_dir, "prompt.txt")
         with open(cls.prompt_file, "w", encoding="utf-8") as f:
@@ -817,7 +819,6 @@ class ConfigTests(ProviderChecks):
         try:
             super().tearDownClass()
         finally:
-            import shutil
             shutil.rmtree(getattr(cls, "prompt_dir", "/nonexistent"),
                           ignore_errors=True)
 
@@ -870,6 +871,40 @@ class AnthropicConfigTests(ConfigTests, ServerTestCase):
     # the previous reply and a count off by one would not show: 3
     proto = "anthropic"
     history = 3
+
+
+class HistoryOneTests(ProviderChecks):
+    """INTAKE_HISTORY_MESSAGES=1: the visitor's new message alone."""
+
+    @classmethod
+    def make_env(cls, url):
+        env = base_env(cls.proto, url)
+        env["INTAKE_HISTORY_MESSAGES"] = "1"
+        return env
+
+    def test_history_one_sends_the_visitors_message(self):
+        conv, token = self.new_conv()
+        for i in (1, 2):
+            text = self.words("message %d" % i)
+            reply = "Reply %d." % i
+            self.mock.push(chat({"text": reply}))
+            self.check_complete(self.turn(conv, token, text), reply)
+            reqs = [r for r in self.mock.requests() if r["stream"]]
+            self.assertEqual(len(reqs), 1, "one chat request per turn")
+            _, msgs = self.sent_messages(reqs[0])
+            self.assertEqual(msgs, [("user", text)],
+                             "turn %d with INTAKE_HISTORY_MESSAGES=1: the "
+                             "visitor's message was not sent" % i)
+            self.mock.reset()
+            self.mock.set_default(EXTRACT_DEFAULT)
+
+
+class OpenAIHistoryOneTests(HistoryOneTests, ServerTestCase):
+    proto = "openai"
+
+
+class AnthropicHistoryOneTests(HistoryOneTests, ServerTestCase):
+    proto = "anthropic"
 
 
 if __name__ == "__main__":
