@@ -45,11 +45,13 @@ UNIT_SRC	= $(wildcard tests/unit/test_*.c)
 UNIT_BIN	= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC	= $(wildcard tests/tools/*.c)
 TOOL_BIN	= $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+BENCH_SRC	= $(wildcard bench/*.c)
+BENCH_BIN	= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 PROGS		= $(BUILD)/intake.fcgi $(BUILD)/intake-extract
 
 .PHONY: all run test unit integration bench install clean deps test-build fuzz \
-	unit-bins tool-bins
+	unit-bins tool-bins bench-bins
 
 all: $(PROGS)
 
@@ -91,6 +93,11 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIB)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.c %.a,$^) $(LDLIBS)
 
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
 deps:
 	@scripts/deps.sh run
 
@@ -104,6 +111,16 @@ test-build:
 
 unit-bins: $(UNIT_BIN)
 tool-bins: $(TOOL_BIN)
+
+bench-bins: $(BENCH_BIN)
+
+# Optimised programs in their own build folder, then the suite under the
+# real web servers on loopback (bench/run.py; results in bench/results.md).
+bench:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory BUILD=build/bench \
+	    CFLAGS="-O2 -g -DNDEBUG" all bench-bins
+	@BUILD=build/bench python3 bench/run.py
 
 test:
 	@scripts/deps.sh test

@@ -106,38 +106,60 @@ util_sleep_ms(int64_t ms)
 		;
 }
 
-int64_t
-util_proc_start(long pid)
+/*
+ * Read /proc/PID/stat: the state letter (field 3) and the start time in
+ * clock ticks since boot (field 22).  0, or -1 when there is no process.
+ */
+static int
+util_proc_stat(long pid, char *state, int64_t *start)
 {
 	char		 path[64], buf[1024], *p;
 	FILE		*f;
 	size_t		 n;
-	long long	 start = 0;
+	long long	 st = 0;
 	int		 field;
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((f = fopen(path, "re")) == NULL)
-		return 0;
+		return -1;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: skip past it. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
-	/* Field 3 follows the name; the start time is field 22. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return -1;
+	*state = p[2];
 	for (field = 2; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
-	if (p == NULL || sscanf(p + 1, "%lld", &start) != 1)
-		return 0;
-	return start;
+	if (p == NULL || sscanf(p + 1, "%lld", &st) != 1)
+		return -1;
+	*start = st;
+	return 0;
+}
+
+int64_t
+util_proc_start(long pid)
+{
+	char	state;
+	int64_t	start;
+
+	return util_proc_stat(pid, &state, &start) == -1 ? 0 : start;
 }
 
 int
 util_pid_alive(long pid, int64_t start)
 {
+	char	state;
+	int64_t	st;
+
 	if (pid <= 0)
 		return 0;
 	if (kill((pid_t)pid, 0) == -1 && errno != EPERM)
 		return 0;
-	return start == 0 || util_proc_start(pid) == start;
+	if (util_proc_stat(pid, &state, &st) == -1)
+		return start == 0;	/* no /proc: trust kill() */
+	/* A zombie, dead but not yet reaped, is gone. */
+	if (state == 'Z' || state == 'X')
+		return 0;
+	return start == 0 || st == start;
 }

@@ -5,15 +5,25 @@
 #   scripts/deps.sh test    to run the tests as well
 #
 # As root it runs apt-get (after apt-get update); otherwise it prints the
-# exact apt-get line to run and fails, so nothing half-works.
+# exact apt-get line to run and fails, so nothing half-works.  The test
+# profile also needs chromium and node/npm for the browser tests (nodejs
+# and npm are asked for only when the node or npm command is missing: a
+# node from elsewhere, with its own npm, will do), and then installs the
+# browser tests' npm packages (npm ci in tests/browser, as any user) when
+# they are not there yet.
 set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
 
 profile=${1:-run}
 pkgs="gcc make pkg-config libfcgi-dev libcurl4-openssl-dev libsqlite3-dev
 libjansson-dev lighttpd sqlite3"
 case $profile in
 run) ;;
-test) pkgs="$pkgs python3 curl" ;;
+test)
+	pkgs="$pkgs python3 curl chromium"
+	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+	;;
 *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 
@@ -24,7 +34,19 @@ for p in $pkgs; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+
+# npm_packages: the browser tests' packages, pinned by package-lock.json.
+npm_packages() {
+	[ "$profile" = test ] || return 0
+	[ -d "$top/tests/browser/node_modules/playwright-core" ] && return 0
+	echo "deps: npm ci in tests/browser" >&2
+	(cd "$top/tests/browser" && npm ci --no-audit --no-fund)
+}
+
+if [ -z "$missing" ]; then
+	npm_packages
+	exit 0
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
 	echo "deps: installing$missing" >&2
@@ -32,6 +54,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	npm_packages
 	exit 0
 fi
 echo "deps: missing Debian packages. Run as root:" >&2

@@ -47,6 +47,10 @@ for t in tests/integration/test_*.py; do
 	[ -f "$t" ] || continue
 	run "$(basename "$t" .py)" python3 "$t"
 done
+for t in tests/browser/test_*.py; do
+	[ -f "$t" ] || continue
+	run "$(basename "$t" .py)" python3 "$t"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -269,6 +269,37 @@ test_body(void)
 	}
 	json_decref(root);
 	free(body);
+	/* The most matter types, each long: the list is cut, never overrun. */
+	{
+		static char	 names[FIELD_MATTER_TYPES_MAX][48];
+		size_t		 k;
+
+		for (k = 0; k < FIELD_MATTER_TYPES_MAX; k++) {
+			snprintf(names[k], sizeof(names[k]),
+			    "matter_type_number_%02zu_with_a_long_name", k);
+			opts.matter_types[k] = names[k];
+		}
+		opts.n_matter_types = FIELD_MATTER_TYPES_MAX;
+		for (k = 0; k < 2; k++) {
+			body = extract_body(k ? LLM_PROTO_ANTHROPIC :
+			    LLM_PROTO_OPENAI, "m", &opts, msgs, NELEM(msgs));
+			root = body ? json_loads(body, 0, NULL) : NULL;
+			CHECK(json_is_object(root), "%s, 32 long matter types: "
+			    "not JSON", k ? "anthropic" : "openai");
+			tr = k ? str_at(root, "system") : str_at(json_array_get(
+			    json_object_get(root, "messages"), 0), "content");
+			CHECK(tr != NULL && strstr(tr,
+			    "matter_type_number_00_with_a_long_name") != NULL,
+			    "%s: the first matter type is not in the prompt",
+			    k ? "anthropic" : "openai");
+			CHECK(tr != NULL && strstr(tr, "urgency: one of low") !=
+			    NULL, "%s: the prompt after the list is lost",
+			    k ? "anthropic" : "openai");
+			json_decref(root);
+			free(body);
+		}
+		field_opts_default(&opts);
+	}
 	for (i = 0; i < 2; i++) {
 		body = extract_body(i ? LLM_PROTO_ANTHROPIC : LLM_PROTO_OPENAI,
 		    "m", &opts, msgs, 1);
