@@ -129,6 +129,7 @@ http_read_body(struct http *h, size_t max, char **body, size_t *lenp)
 	buf[got] = '\0';
 	*body = buf;
 	*lenp = got;
+	h->body_read = 1;
 	return 0;
 }
 

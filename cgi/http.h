@@ -37,6 +37,7 @@ struct http {
 	int		 status;	/* status sent, for the log */
 	const char	*allow;		/* the Allow header of a 405 */
 	int		 retry_after;	/* seconds, the Retry-After of a 429 */
+	int		 body_read;	/* http_read_body consumed the body */
 };
 
 /* A request parameter (CGI meta-variable), or NULL. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -182,6 +183,28 @@ drain_stdin(void)
 		left -= n;
 }
 
+/* Put stdin on /dev/null and stderr on INTAKE_LOG_FILE or /dev/null. */
+static void
+stdio_away(void)
+{
+	int	fd;
+
+	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	fd = -1;
+	if (cfg.log_file[0] != '\0')
+		fd = open(cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600);
+	if (fd == -1)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd != -1) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+}
+
 static void
 on_cgi_term(int sig)
 {
@@ -202,9 +225,16 @@ run_cgi(void)
 	sigaction(SIGTERM, &sa, NULL);
 	memset(&c, 0, sizeof(c));
 	serve(&c, &db);
-	drain_stdin();
-	/* The response ends when the last holder of stdout closes it. */
+	if (!c.h.body_read)
+		drain_stdin();
+	/*
+	 * The response ends when the last holder of stdout closes it: under
+	 * mod_cgid stdin may be the same socket, and Apache also waits for
+	 * stderr, so both let go too (what we log from here on goes to
+	 * INTAKE_LOG_FILE, or nowhere).
+	 */
 	fclose(stdout);
+	stdio_away();
 	if (c.after.extract)
 		spawn_extractor(db, &cfg, c.after.conv_id, c.after.turn);
 	sqlite3_close_v2(db);

@@ -2,7 +2,7 @@
 # apache-conf.sh: write the Apache 2.4 configuration make run and the tests
 # use, to standard output.
 #
-#   scripts/apache-conf.sh MODE BUILD_DIR RUN_DIR PORT
+#   scripts/apache-conf.sh MODE BUILD_DIR RUN_DIR PORT [WWW_DIR]
 #
 # MODE is one of
 #   fcgid   mod_fcgid spawns intake.fcgi; FcgidOutputBufferSize 0 so the
@@ -22,6 +22,7 @@ build=$(cd "$2" && pwd)
 run=$(cd "$3" && pwd)
 port=$4
 top=$(cd "$(dirname "$0")/.." && pwd)
+www=$(cd "${5:-$top/www}" && pwd)
 mods=/usr/lib/apache2/modules
 
 env_lines() {
@@ -65,14 +66,14 @@ MaxRequestWorkers 256
 
 TypesConfig /etc/mime.types
 AddDefaultCharset utf-8
-DocumentRoot "$top/www"
+DocumentRoot "$www"
 DirectoryIndex index.html
 <Directory />
 	Require all denied
 	AllowOverride None
 	Options None
 </Directory>
-<Directory "$top/www">
+<Directory "$www">
 	Require all granted
 	Header always set Content-Security-Policy "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	Header always set X-Content-Type-Options nosniff
@@ -88,8 +89,13 @@ FcgidIPCDir "$run/fcgid"
 FcgidProcessTableFile "$run/fcgid_shm"
 FcgidOutputBufferSize 0
 FcgidMaxRequestsPerProcess 0
-FcgidMinProcessesPerClass 0
-FcgidMaxProcessesPerClass 1
+# mod_fcgid gives a process one request at a time, and a reply holds its
+# request while it streams: many single-threaded processes, not threads.
+FcgidMinProcessesPerClass 2
+FcgidMaxProcessesPerClass 64
+FcgidMaxProcesses 128
+FcgidSpawnScoreUpLimit 64
+FcgidInitialEnv INTAKE_THREADS 1
 FcgidIOTimeout 600
 FcgidBusyTimeout 900
 FcgidMaxRequestLen 1048576

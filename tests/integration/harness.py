@@ -472,11 +472,33 @@ def delta_text(events):
 # --------------------------------------------------------------------------
 # the server
 
+SERVERS = ("lighttpd", "apache", "apache-proxy", "cgi")
+APACHE_MODES = {"apache": "fcgid", "apache-proxy": "proxy", "cgi": "cgi"}
+
+
+def _web_user():
+    """(uid, gid) Apache's workers run as when we are root, else None."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+    pw = pwd.getpwnam("www-data")
+    return pw.pw_uid, pw.pw_gid
+
+
 class Server:
-    def __init__(self, env=None, word_delay_ms=5, name="intake"):
+    """One web server with the program behind it.  server is lighttpd
+    (mod_fastcgi), apache (mod_fcgid), apache-proxy (mod_proxy_fcgi with
+    intake.fcgi --listen) or cgi (plain CGI under Apache's mod_cgid)."""
+
+    def __init__(self, env=None, word_delay_ms=5, name="intake",
+                 server="lighttpd"):
         if not os.path.isfile(os.path.join(BUILD_DIR, "intake.fcgi")):
             raise HarnessError("%s/intake.fcgi is missing: run make "
                                "test-build first" % BUILD_DIR)
+        if server not in SERVERS:
+            raise HarnessError("unknown server %r" % server)
+        self.server = server
+        self.helper = None          # intake.fcgi --listen (apache-proxy)
         self.name = name
         self.tmp = tempfile.mkdtemp(prefix="intake-it-")
         os.chmod(self.tmp, 0o700)
@@ -506,8 +528,41 @@ class Server:
         # that sets them.
         self.env["INTAKE_RATE_CONVERSATIONS"] = "0"
         self.env["INTAKE_RATE_MESSAGES"] = "0"
+        self.bindir = BUILD_DIR
+        self.www = os.path.join(TOP, "www")
+        if server != "lighttpd":
+            self._apache_prepare()
         if env:
             self.env.update({k: str(v) for k, v in env.items()})
+
+    def _apache_prepare(self):
+        """Apache runs its workers as www-data when we are root, and the
+        repository may sit where that user cannot reach: the programs and
+        the page are copied into the server's own folder, which that user
+        owns."""
+        self.conf = os.path.join(self.rundir, "apache.conf")
+        self.outlog = os.path.join(self.rundir, "apache.out")
+        self.bindir = os.path.join(self.tmp, "bin")
+        self.www = os.path.join(self.tmp, "www")
+        os.mkdir(self.bindir)
+        for prog in ("intake.fcgi", "intake-extract"):
+            shutil.copy2(os.path.join(BUILD_DIR, prog), self.bindir)
+        shutil.copytree(os.path.join(TOP, "www"), self.www)
+        os.mkdir(os.path.join(self.rundir, "fcgid"))
+        os.chmod(self.tmp, 0o755)
+        self.env["INTAKE_EXTRACTOR"] = os.path.join(self.bindir,
+                                                    "intake-extract")
+
+    def _chown_web(self):
+        ids = _web_user()
+        if ids is None:
+            return
+        for root, dirs, files in os.walk(self.tmp):
+            for n in [root] + [os.path.join(root, f) for f in dirs + files]:
+                try:
+                    os.lchown(n, *ids)
+                except OSError:
+                    pass
 
     # --- life
     def init_db(self):
@@ -526,6 +581,8 @@ class Server:
     def start(self):
         self.init_db()
         LIVE_SERVERS.add(self)
+        if self.server != "lighttpd":
+            return self._start_apache()
         last = None
         for attempt in range(3):      # a port taken in between: try again
             self.port = free_port()
@@ -554,13 +611,61 @@ class Server:
         raise HarnessError("server did not start: %s\n%s" %
                            (last, self.log_tail()))
 
+    def _start_apache(self):
+        mode = APACHE_MODES[self.server]
+        self._chown_web()
+        last = None
+        for attempt in range(3):
+            self.port = free_port()
+            gen = subprocess.run(
+                [os.path.join(TOP, "scripts", "apache-conf.sh"), mode,
+                 self.bindir, self.rundir, str(self.port), self.www],
+                env=self.env, cwd=TOP, capture_output=True, timeout=30)
+            if gen.returncode != 0:
+                raise HarnessError("apache-conf.sh failed: %s" %
+                                   gen.stderr.decode("utf-8", "replace"))
+            with open(self.conf, "wb") as f:
+                f.write(gen.stdout)
+            for p in (self.errlog, self.outlog):
+                open(p, "ab").close()
+            self._chown_web()
+            if mode == "proxy":
+                cmd = [os.path.join(self.bindir, "intake.fcgi"), "--listen",
+                       os.path.join(self.rundir, "intake.sock")]
+                if _web_user() is not None:
+                    cmd = ["setpriv", "--reuid=www-data", "--regid=www-data",
+                           "--init-groups", "--"] + cmd
+                self.helper = subprocess.Popen(
+                    cmd, env=self.env, cwd=self.tmp,
+                    stdin=subprocess.DEVNULL,
+                    stdout=open(self.outlog, "ab"),
+                    stderr=subprocess.STDOUT)
+                sock = os.path.join(self.rundir, "intake.sock")
+                deadline = time.monotonic() + START_TIMEOUT
+                while not os.path.exists(sock) and \
+                        time.monotonic() < deadline:
+                    time.sleep(0.02)
+            self.proc = subprocess.Popen(
+                ["apache2", "-D", "FOREGROUND", "-f", self.conf],
+                env=self.env, cwd=self.tmp, stdin=subprocess.DEVNULL,
+                stdout=open(self.outlog, "ab"), stderr=subprocess.STDOUT)
+            try:
+                self._wait_healthy()
+                self._note_children()
+                return self
+            except HarnessError as e:
+                last = e
+                self.stop()
+        raise HarnessError("server did not start: %s\n%s" %
+                           (last, self.log_tail()))
+
     def _wait_healthy(self):
         deadline = time.monotonic() + START_TIMEOUT
         last = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise HarnessError("lighttpd exited with %d" %
-                                   self.proc.returncode)
+                raise HarnessError("%s exited with %d" %
+                                   (self.server, self.proc.returncode))
             try:
                 r = request(self.port, "GET", "/api/health", timeout=2)
                 body = r.read_body()
@@ -601,12 +706,23 @@ class Server:
                          "write where nobody reads): %s" % (
                              self.name, "; ".join(self.deleted_at_stop[:3])))
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            # lighttpd stops gracefully on SIGINT; Apache stops on SIGTERM.
+            self.proc.send_signal(signal.SIGINT if self.server == "lighttpd"
+                                  else signal.SIGTERM)
             try:
                 self.proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(STOP_TIMEOUT)
+        if self.helper is not None:
+            if self.helper.poll() is None:
+                self.helper.send_signal(signal.SIGTERM)
+                try:
+                    self.helper.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    self.helper.kill()
+                    self.helper.wait(STOP_TIMEOUT)
+            self.helper = None
         deadline = time.monotonic() + STOP_TIMEOUT
         while time.monotonic() < deadline and any(
                 _alive(p, s) for p, s in self.children.items()):
@@ -845,10 +961,12 @@ class ServerTestCase(unittest.TestCase):
     server_env = None
     word_delay_ms = 5
     server = None
+    web_server = "lighttpd"     # or apache, apache-proxy, cgi
 
     @classmethod
     def setUpClass(cls):
-        srv = Server(cls.server_env, cls.word_delay_ms, cls.__name__)
+        srv = Server(cls.server_env, cls.word_delay_ms, cls.__name__,
+                     server=cls.web_server)
         try:
             srv.init_db()
             cls.before_start(srv)
