@@ -93,21 +93,25 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIB)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.c %.a,$^) $(LDLIBS)
 
+# --as-needed: each bench program loads only the libraries it uses.
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 deps:
-	@scripts/deps.sh run
+	@scripts/deps.sh run $(SERVER)
 
 run: deps all
 	@BUILD=$(BUILD) PORT=$(PORT) SERVER=$(SERVER) exec scripts/run.sh
 
-# The test build: sanitizers, warnings as errors, its own build folder.
+# The test build: sanitizers, warnings as errors, its own build folder;
+# and a plain one for valgrind (which cannot run sanitized binaries).
 test-build:
 	@$(MAKE) --no-print-directory BUILD=build/test WERROR=-Werror \
 	    CFLAGS="$(SAN)" LDFLAGS="$(SAN)" all unit-bins tool-bins
+	@$(MAKE) --no-print-directory BUILD=build/valgrind WERROR=-Werror \
+	    CFLAGS="-O1 -g" all
 
 unit-bins: $(UNIT_BIN)
 tool-bins: $(TOOL_BIN)

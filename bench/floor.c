@@ -4,19 +4,21 @@
  *
  *   floor            serve (the web server spawns it, as intake.fcgi)
  *   floor --init     create the database (INTAKE_DB)
- *   floor --child CONV   one BEGIN IMMEDIATE upsert, then leave
  *
  * POST .../conversations answers 201 with a new id.  POST .../messages
  * reads the body, calls the model (INTAKE_LLM_URL/chat/completions,
  * "stream":true) with libcurl, relays each token as an SSE delta with a
  * flush, writes one SQLite row (the reply), sends "done", ends the
  * request (FCGX_Finish_r), and double-forks a child that execs
- * "floor --child" for one BEGIN IMMEDIATE upsert.  The child is exec'd,
- * not just forked, for the same reason intake's is: the process runs
- * threads, and after fork only async-signal-safe calls are safe.
- * INTAKE_THREADS workers, each with its own SQLite handle.  No
- * validation, no history, no saves while streaming, no cap on children:
- * it is a floor, not a program to deploy.
+ * floorchild (next to this program) for one BEGIN IMMEDIATE upsert.  The
+ * child is exec'd, not just forked, for the reason intake's is: this
+ * process runs threads, and after fork only async-signal-safe calls are
+ * safe.  With INTAKE_FLOOR_NOCHILD=1 there is no child at all: the floor
+ * of the relay alone.  With INTAKE_FLOOR_SPAWN=1 the first fork is a
+ * posix_spawn (vfork-like: no copy of this large, threaded process's page
+ * tables) of "floorchild --detach", which forks the second time itself.  INTAKE_THREADS workers, each with its own SQLite
+ * handle.  No validation, no history, no saves while streaming, no cap
+ * on children: a floor, not a program to deploy.
  */
 #define _GNU_SOURCE
 #include <sys/types.h>
@@ -27,6 +29,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +40,10 @@
 #include <sqlite3.h>
 
 static const char	*db_path, *llm_url;
-static char		 self[PATH_MAX];
+static char		 child_path[PATH_MAX];
+static int		 nochild, use_spawn;
+
+extern char	**environ;
 static pthread_mutex_t	 accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static long		 next_conv;
 
@@ -131,18 +137,17 @@ upstream_body(const char *in, size_t len)
 	return out;
 }
 
-/* Double fork; the grandchild execs "floor --child conv". */
+/* Double fork; the grandchild execs "floorchild conv". */
 static void
 spawn_child(const char *conv)
 {
-	char	*argv[4];
+	char	*argv[3];
 	pid_t	 pid;
 	int	 fd, st;
 
-	argv[0] = self;
-	argv[1] = (char *)"--child";
-	argv[2] = (char *)conv;
-	argv[3] = NULL;
+	argv[0] = child_path;
+	argv[1] = (char *)conv;
+	argv[2] = NULL;
 	if ((pid = fork()) == -1)
 		return;
 	if (pid == 0) {
@@ -154,11 +159,38 @@ spawn_child(const char *conv)
 			dup2(fd, 1);
 		}
 		close_range(3, ~0U, 0);
-		execv(self, argv);
+		execv(child_path, argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
+}
+
+/* The same, the first fork a posix_spawn; the child forks again. */
+static void
+spawn_child_posix(const char *conv)
+{
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 at;
+	char				*argv[4];
+	pid_t				 pid;
+	int				 st;
+
+	argv[0] = child_path;
+	argv[1] = (char *)"--detach";
+	argv[2] = (char *)conv;
+	argv[3] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+	if (posix_spawn(&pid, child_path, &fa, &at, argv, environ) == 0)
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
 }
 
 static void
@@ -249,38 +281,15 @@ worker(void *arg)
 			    __atomic_add_fetch(&next_conv, 1,
 			    __ATOMIC_RELAXED));
 		FCGX_Finish_r(&req);
-		if (is_turn)
-			spawn_child(conv);
+		if (is_turn && !nochild) {
+			if (use_spawn)
+				spawn_child_posix(conv);
+			else
+				spawn_child(conv);
+		}
 	}
 	sqlite3_close(db);
 	return NULL;
-}
-
-/* The child: one BEGIN IMMEDIATE upsert. */
-static int
-child(const char *conv)
-{
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int		 rc = 1;
-
-	if ((db = db_open()) == NULL)
-		return 1;
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, "INSERT INTO leads (conv, n) VALUES "
-	    "(?, 1) ON CONFLICT (conv) DO UPDATE SET n = n + 1", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, conv, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : 1;
-	sqlite3_finalize(st);
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = 1;
-out:
-	sqlite3_close(db);
-	return rc;
 }
 
 int
@@ -290,13 +299,12 @@ main(int argc, char *argv[])
 	pthread_t	 tid;
 	sqlite3		*db;
 	const char	*v;
+	char		*slash;
 	ssize_t		 n;
 	long		 i, threads;
 
 	if ((db_path = getenv("INTAKE_DB")) == NULL)
 		return 2;
-	if (argc == 3 && strcmp(argv[1], "--child") == 0)
-		return child(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "--init") == 0) {
 		if ((db = db_open()) == NULL)
 			return 1;
@@ -312,9 +320,15 @@ main(int argc, char *argv[])
 	threads = (v = getenv("INTAKE_THREADS")) ? atol(v) : 16;
 	if (threads < 1 || threads > 1024)
 		threads = 16;
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
+	nochild = (v = getenv("INTAKE_FLOOR_NOCHILD")) != NULL && *v == '1';
+	use_spawn = (v = getenv("INTAKE_FLOOR_SPAWN")) != NULL && *v == '1';
+	if ((n = readlink("/proc/self/exe", child_path,
+	    sizeof(child_path) - 12)) == -1)
 		return 1;
-	self[n] = '\0';
+	child_path[n] = '\0';
+	if ((slash = strrchr(child_path, '/')) == NULL)
+		return 1;
+	strcpy(slash + 1, "floorchild");
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	FCGX_Init();

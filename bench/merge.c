@@ -2,7 +2,7 @@
  * merge.c: the merge under contention (measure 5), on the real
  * lead_merge from libintake.a.
  *
- *   merge -d DB [-p PROCS] [-m MERGES] [-l LEADS]
+ *   merge -d DB [-p PROCS] [-m MERGES] [-l LEADS] [-b US | -f]
  *
  * The parent creates the database and LEADS conversations, then forks
  * PROCS children; each opens its own handle (nothing crosses the fork),
@@ -12,10 +12,20 @@
  * (an extraction lost is one without), and every lead holds, field by
  * field, the maximum under merge_wins of what was offered to it.  Prints
  * one JSON object (times in microseconds).
+ *
+ * -b US replaces SQLite's default busy handler (what sqlite3_busy_timeout
+ * installs: sleeps of 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms)
+ * in each child by one that sleeps US microseconds (with jitter) per try,
+ * up to the same 5 s: the experiment behind the fix proposed for
+ * common/db.c.  -f instead takes an exclusive flock(2) on DB-writer.lock
+ * around each transaction: waiters sleep in the kernel and one wakes the
+ * moment the lock is free, instead of polling.
  */
+#include <sys/file.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +40,21 @@
 #include "store.h"
 
 #define PROCS_MAX	256
+#define BUSY_MS		5000
+
+static long	busy_us;
+static int	use_flock;
+
+/* A busy handler of short sleeps; 0 gives up (SQLITE_BUSY). */
+static int
+busy_short(void *arg, int n)
+{
+	(void)arg;
+	if ((int64_t)n * busy_us > (int64_t)BUSY_MS * 1000)
+		return 0;
+	usleep((useconds_t)(busy_us / 2 + random() % (busy_us + 1)));
+	return 1;
+}
 
 static int64_t
 now_us(void)
@@ -73,18 +98,32 @@ child(const char *path, int c, int merges, int leads, int start_fd,
 	sqlite3			*db;
 	char			 conv[32], b;
 	int64_t			 t0, dt;
-	int			 k, turn;
+	int			 k, turn, lk = -1;
+	char			 lpath[1024];
 
 	if ((ex = malloc(sizeof(*ex))) == NULL ||
-	    (db = db_open(path, 5000)) == NULL)
+	    (db = db_open(path, BUSY_MS)) == NULL)
 		return 1;
+	if (busy_us > 0) {
+		srandom((unsigned)getpid());
+		sqlite3_busy_handler(db, busy_short, NULL);
+	}
+	if (use_flock) {
+		snprintf(lpath, sizeof(lpath), "%s-writer.lock", path);
+		if ((lk = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+			return 1;
+	}
 	snprintf(conv, sizeof(conv), "merge-lead-%d", c % leads);
 	(void)read(start_fd, &b, 1);	/* EOF: go */
 	for (k = 0; k < merges; k++) {
 		offer(c, k, ex, &turn);
 		t0 = now_us();
+		if (lk != -1)
+			flock(lk, LOCK_EX);
 		dt = lead_merge(db, conv, turn, k % 2 ? LEAD_SOURCE_MODEL :
 		    LEAD_SOURCE_RULES, ex, 1, NULL) == 0 ? now_us() - t0 : -1;
+		if (lk != -1)
+			flock(lk, LOCK_UN);
 		if (write(out_fd, &dt, sizeof(dt)) != sizeof(dt))
 			return 1;
 	}
@@ -155,8 +194,10 @@ main(int argc, char *argv[])
 	int		 start[2], out[2], failed = 0, audit = -1, wrong = 0;
 	int		 status, crashed = 0;
 
-	while ((ch = getopt(argc, argv, "d:p:m:l:")) != -1)
+	while ((ch = getopt(argc, argv, "d:p:m:l:b:f")) != -1)
 		switch (ch) {
+		case 'f': use_flock = 1; break;
+		case 'b': busy_us = atol(optarg); break;
 		case 'd': path = optarg; break;
 		case 'p': procs = atoi(optarg); break;
 		case 'm': merges = atoi(optarg); break;
@@ -221,11 +262,11 @@ main(int argc, char *argv[])
 
 	qsort(t, (size_t)n, sizeof(*t), cmp64);
 #define PCT(p)	(n ? (long long)t[(size_t)((double)(n - 1) * (p) + 0.5)] : -1LL)
-	printf("{\"procs\":%d,\"merges\":%d,\"leads\":%d,\"ok\":%d,"
+	printf("{\"busy_us\":%ld,\"flock\":%d,\"procs\":%d,\"merges\":%d,\"leads\":%d,\"ok\":%d,"
 	    "\"failed\":%d,\"crashed\":%d,\"audit_rows\":%d,\"lost\":%d,"
 	    "\"wrong_fields\":%d,\"wall_us\":%lld,\"per_s\":%.0f,"
 	    "\"tx_us\":{\"n\":%d,\"p50\":%lld,\"p90\":%lld,\"p99\":%lld,"
-	    "\"max\":%lld}}\n", procs, merges, leads, n, failed, crashed,
+	    "\"max\":%lld}}\n", busy_us, use_flock, procs, merges, leads, n, failed, crashed,
 	    audit, procs * merges - (audit < 0 ? 0 : audit), wrong,
 	    (long long)wall, wall > 0 ? n * 1e6 / (double)wall : 0.0, n,
 	    PCT(0.5), PCT(0.9), PCT(0.99), n ? (long long)t[n - 1] : -1LL);

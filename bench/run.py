@@ -312,9 +312,10 @@ class Service:
     """kind: intake (lighttpd), floor (lighttpd), fcgid (Apache mod_fcgid),
     cgi (Apache, plain CGI)."""
 
-    def __init__(self, reaper, mock, kind, env=None):
+    def __init__(self, reaper, mock, kind, env=None, label=None):
         self.reaper = reaper
         self.kind = kind
+        self.label = label or kind
         self.tmp = tempfile.mkdtemp(prefix="intake-bench-")
         os.chmod(self.tmp, 0o755)
         self.run = os.path.join(self.tmp, "run")
@@ -468,6 +469,8 @@ class Service:
         upserts made (floor)."""
         if self.kind == "floor":
             n = self.query("SELECT count(*) FROM replies")[0][0]
+            if self.env.get("INTAKE_FLOOR_NOCHILD") == "1":
+                return n, n
             u = self.query("SELECT coalesce(sum(n), 0) FROM leads")[0][0]
             return u, n
         j = self.jobs()
@@ -697,12 +700,15 @@ def throughput_run(reaper, srv, conc, seconds):
            "all_landed": ok, "turns_s": turns / t_landed,
            "cpu": cpu, "cpu_ms_turn": 1000 * sum(cpu.values()) /
            max(turns, 1)}
+    spawned = sum(n - rb.get(k, [0, 0.0])[0] for k, (n, _) in ra.items())
+    res["spawned_per_turn"] = spawned / max(turns, 1)
     log("%s c=%d: %d turns, %.0f/s over HTTP, %.0f/s landed (%d/%d in "
-        "%.1f s), CPU %.2f ms/turn %s, errors %s" % (
-            srv.kind, conc, turns, r["turns_per_s"], res["turns_s"], done,
+        "%.1f s), CPU %.2f ms/turn %s, %.2f processes spawned per turn, "
+        "errors %s" % (
+            srv.label, conc, turns, r["turns_per_s"], res["turns_s"], done,
             total, t_landed, res["cpu_ms_turn"],
             {k: round(1000 * v / max(turns, 1), 2) for k, v in cpu.items()},
-            r["errors"]))
+            res["spawned_per_turn"], r["errors"]))
     return res
 
 
@@ -710,14 +716,25 @@ def m3_throughput(reaper, mock):
     mock.set(tokens=20, delay=0, first=0, extract=0, log=0)
     secs = 2 if QUICK else 5
     R["tput"] = {}
-    srvs = {k: Service(reaper, mock, k, {"INTAKE_THREADS": 80})
-            for k in ("intake", "floor")}
+    srvs = {"intake": Service(reaper, mock, "intake",
+                              {"INTAKE_THREADS": 80}),
+            "floor": Service(reaper, mock, "floor", {"INTAKE_THREADS": 80}),
+            "relay floor": Service(reaper, mock, "floor",
+                                   {"INTAKE_THREADS": 80,
+                                    "INTAKE_FLOOR_NOCHILD": 1},
+                                   "relay floor"),
+            "floor, posix_spawn": Service(reaper, mock, "floor",
+                                          {"INTAKE_THREADS": 80,
+                                           "INTAKE_FLOOR_SPAWN": 1},
+                                          "floor, posix_spawn")}
     try:
         for s in srvs.values():
             s.start()
             run_load(reaper, ["-p", s.port, "-c", 4, "-n", 20], 30)  # warm
         for conc in (16, 64):
-            for kind in ("intake", "floor"):
+            kinds = ("intake", "floor") if conc == 64 else \
+                ("intake", "floor", "relay floor", "floor, posix_spawn")
+            for kind in kinds:
                 R["tput"][(kind, conc)] = throughput_run(reaper, srvs[kind],
                                                          conc, secs)
         if shutil.which("perf") and left() > 200 and not QUICK:
@@ -859,16 +876,21 @@ def m5_merge(reaper):
     R["merge"] = {}
     try:
         for leads in (1, 32):
-            p = reaper.run([os.path.join(BIN, "merge"), "-d",
-                            os.path.join(tmp, "m%d.db" % leads), "-p", "32",
-                            "-m", "10" if QUICK else "25", "-l",
-                            str(leads)], 120)
-            r = json.loads(p.stdout.decode())
-            R["merge"][leads] = r
-            log("merge, 32 extractors on %d lead(s): tx p50 %d p99 %d max %d "
-                "us; lost %d; wrong fields %d" % (
-                    leads, r["tx_us"]["p50"], r["tx_us"]["p99"],
-                    r["tx_us"]["max"], r["lost"], r["wrong_fields"]))
+            for flock in (False, True):
+                p = reaper.run([os.path.join(BIN, "merge"), "-d",
+                                os.path.join(tmp, "m%d%d.db" % (leads,
+                                                                 flock)),
+                                "-p", "32", "-m", "10" if QUICK else "25",
+                                "-l", str(leads)] + (["-f"] if flock else []),
+                               120)
+                r = json.loads(p.stdout.decode())
+                R["merge"][(leads, flock)] = r
+                log("merge, 32 extractors on %d lead(s)%s: tx p50 %d p99 %d "
+                    "max %d us, %d merges/s; lost %d; wrong fields %d" % (
+                        leads, " (flock)" if flock else "",
+                        r["tx_us"]["p50"], r["tx_us"]["p99"],
+                        r["tx_us"]["max"], r["per_s"], r["lost"],
+                        r["wrong_fields"]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -1093,6 +1115,7 @@ def report(mach, elapsed):
         for conc in (16, 64):
             i, f = R["tput"].get(("intake", conc)), R["tput"].get(("floor",
                                                                     conc))
+            f0 = R["tput"].get(("relay floor", conc))
             if not i or not f:
                 continue
             ratio = i["turns_s"] / f["turns_s"] if f["turns_s"] else 0
@@ -1111,6 +1134,18 @@ def report(mach, elapsed):
                   conc, f["cpu_ms_turn"], i["cpu_ms_turn"],
                   yes(i["cpu_ms_turn"] <= 1.05),
                   NEXT["cpu_ms"] / max(i["cpu_ms_turn"], 1e-9)))
+            if f0:
+                a("| 3 | … the relay floor (the floor without its child) at "
+                  "concurrency %d: %.0f turns/s, %.2f ms CPU/turn; intake "
+                  "is **%.2f** of it | | | | | | |" % (
+                      conc, f0["turns_s"], f0["cpu_ms_turn"],
+                      i["turns_s"] / max(f0["turns_s"], 1e-9)))
+            fs = R["tput"].get(("floor, posix_spawn", conc))
+            if fs:
+                a("| 3 | … the floor with its first fork a posix_spawn: "
+                  "%.0f turns/s, %.2f ms CPU/turn (fork(): %.0f, %.2f ms) | "
+                  "| | | | | |" % (fs["turns_s"], fs["cpu_ms_turn"],
+                                   f["turns_s"], f["cpu_ms_turn"]))
             i_ttfd = i["load"]["ttfd_us"]
             a("| 3 | time to first delta at concurrency %d (floor %s / %s) "
               "| %s | %s | %s | | | |" % (
@@ -1161,18 +1196,25 @@ def report(mach, elapsed):
                   idle["rss_kb"] / 1024, yes(back)))
     if "merge" in R:
         for leads in (1, 32):
-            x = R["merge"].get(leads)
+            x = R["merge"].get((leads, False))
+            y = R["merge"].get((leads, True))
             if not x:
                 continue
             a("| 5 | merge: 32 concurrent extractors × %d merges on %d "
-              "lead(s); transaction time (BEGIN IMMEDIATE → COMMIT, "
-              "waits included); %d lost, %d wrong fields | %s | %s | %s | "
-              "0 lost | %s | |" % (
-                  x["merges"], leads, x["lost"], x["wrong_fields"],
-                  ms(x["tx_us"]["p50"]), ms(x["tx_us"]["p99"]),
-                  ms(x["tx_us"]["max"]),
+              "lead(s); transaction time (lead_merge: BEGIN IMMEDIATE → "
+              "COMMIT, busy waits included), %d merges/s; %d lost, %d wrong "
+              "fields | %s | %s | %s | 0 lost | %s | |" % (
+                  x["merges"], leads, x["per_s"], x["lost"],
+                  x["wrong_fields"], ms(x["tx_us"]["p50"]),
+                  ms(x["tx_us"]["p99"]), ms(x["tx_us"]["max"]),
                   yes(x["lost"] == 0 and x["wrong_fields"] == 0 and
                       x["failed"] == 0)))
+            if y:
+                a("| 5 | … experiment, same run: writers queued on a "
+                  "flock(2) instead of SQLite's polling busy handler, %d "
+                  "merges/s; %d lost | %s | %s | %s | | | |" % (
+                      y["per_s"], y["lost"], ms(y["tx_us"]["p50"]),
+                      ms(y["tx_us"]["p99"]), ms(y["tx_us"]["max"])))
     if "wamp" in R and len(R["wamp"]) == 2:
         a2, a20 = R["wamp"][2000], R["wamp"][20000]
         slope = (a20["written"] - a2["written"]) / 18000.0
@@ -1208,12 +1250,14 @@ def report(mach, elapsed):
           "and wait4's rusage for the adopted ones (extractors, the floor's "
           "children).")
         a("")
-        a("| run | total | by process |")
-        a("|---|---|---|")
+        a("| run | turns/s (landed) | CPU/turn | processes spawned per "
+          "turn | by process |")
+        a("|---|---|---|---|---|")
         for (kind, conc), x in sorted(R["tput"].items(),
                                       key=lambda kv: (kv[0][1], kv[0][0])):
-            a("| %s c=%d | %.2f ms | %s |" % (
-                kind, conc, x["cpu_ms_turn"], ", ".join(
+            a("| %s c=%d | %.0f | %.2f ms | %.2f | %s |" % (
+                kind, conc, x["turns_s"], x["cpu_ms_turn"],
+                x["spawned_per_turn"], ", ".join(
                     "%s %.2f" % (k, 1000 * v / max(x["turns"], 1))
                     for k, v in sorted(x["cpu"].items(),
                                        key=lambda kv: -kv[1]))))

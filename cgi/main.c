@@ -8,11 +8,13 @@
  * over stdio and exits.  In both, what follows a response (the
  * extractor) starts only once the response has ended.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@ static pthread_mutex_t	busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	busy_cond = PTHREAD_COND_INITIALIZER;
 static int		busy;
 static int		stopping;
+static long		workers;	/* worker threads still running */
 
 #define STOP_GRACE_MS	30000
 
@@ -73,15 +76,20 @@ serve(struct ctx *c, sqlite3 **dbp)
 	api_handle(c);
 }
 
+/*
+ * Each worker's handle, so the main thread can close them all once no
+ * request runs (a clean exit under valgrind; SQLite's files in order).
+ */
+static sqlite3		**worker_db;
+
 static void *
 worker(void *arg)
 {
 	FCGX_Request	 req;
 	struct ctx	 c;
-	sqlite3		*db = NULL;
+	sqlite3		**dbp = &worker_db[(intptr_t)arg], *db;
 	int		 rc;
 
-	(void)arg;
 	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
 		log_warnx("FCGX_InitRequest failed");
 		return NULL;
@@ -92,10 +100,16 @@ worker(void *arg)
 		pthread_mutex_unlock(&accept_lock);
 		if (rc < 0)
 			break;
-		busy_add(1);
+		if (busy_add(1)) {
+			/* Stopping: the handles may be closed already. */
+			busy_add(-1);
+			FCGX_Finish_r(&req);
+			break;
+		}
 		memset(&c, 0, sizeof(c));
 		c.h.fcgi = &req;
-		serve(&c, &db);
+		serve(&c, dbp);
+		db = *dbp;
 		/* The response ends here: nothing above waits on what follows. */
 		FCGX_Finish_r(&req);
 		if (c.after.extract)
@@ -104,20 +118,26 @@ worker(void *arg)
 		if (busy_add(-1))
 			break;
 	}
-	sqlite3_close_v2(db);
+	FCGX_Free(&req, 1);
+	pthread_mutex_lock(&busy_lock);
+	workers--;
+	pthread_cond_broadcast(&busy_cond);
+	pthread_mutex_unlock(&busy_lock);
 	return NULL;
 }
 
 /*
  * The main thread waits for SIGTERM, SIGINT or SIGHUP (blocked in every
- * worker), then lets the replies being written finish, up to
- * STOP_GRACE_MS, and leaves.  Workers blocked in accept hold nothing.
+ * worker), then stops accepting (shutting the listening socket wakes the
+ * workers blocked in accept), lets the replies being written finish, up
+ * to STOP_GRACE_MS, closes the handles and leaves.
  */
 static int
 wait_for_stop(const sigset_t *set)
 {
 	struct timespec	 until;
 	int		 sig = 0;
+	long		 i;
 
 	while (sigwait(set, &sig) != 0)
 		;
@@ -126,10 +146,15 @@ wait_for_stop(const sigset_t *set)
 	until.tv_sec += STOP_GRACE_MS / 1000;
 	pthread_mutex_lock(&busy_lock);
 	stopping = 1;
-	while (busy > 0)
+	shutdown(listen_fd, SHUT_RDWR);
+	while (busy > 0 || workers > 0)
 		if (pthread_cond_timedwait(&busy_cond, &busy_lock,
 		    &until) == ETIMEDOUT)
 			break;
+	/* Still holding the lock: no worker starts a request now. */
+	if (busy == 0)
+		for (i = 0; i < cfg.threads; i++)
+			db_close(worker_db[i]);
 	pthread_mutex_unlock(&busy_lock);
 	/* _exit: the workers still in accept must not run atexit handlers. */
 	_exit(0);
@@ -155,9 +180,13 @@ run_fastcgi(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 512 * 1024);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if ((worker_db = calloc((size_t)cfg.threads, sizeof(*worker_db)))
+	    == NULL)
+		return 1;
+	workers = cfg.threads;
 	for (i = 0; i < cfg.threads; i++)
 		if ((errno = pthread_create(&tid, &attr, worker,
-		    NULL)) != 0) {
+		    (void *)(intptr_t)i)) != 0) {
 			log_warn("pthread_create");
 			return 1;
 		}
@@ -177,7 +206,8 @@ drain_stdin(void)
 	ssize_t		 n;
 	long		 left = cfg.body_max;
 
-	if (cl == NULL || atol(cl) <= 0)
+	/* None, or one we refused unread (413): leave it to the server. */
+	if (cl == NULL || atol(cl) <= 0 || atol(cl) > cfg.body_max)
 		return;
 	while (left > 0 && (n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		left -= n;
@@ -237,7 +267,7 @@ run_cgi(void)
 	stdio_away();
 	if (c.after.extract)
 		spawn_extractor(db, &cfg, c.after.conv_id, c.after.turn);
-	sqlite3_close_v2(db);
+	db_close(db);
 	return 0;
 }
 

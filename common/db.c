@@ -83,6 +83,22 @@ db_exec_busy(sqlite3 *db, const char *sql, const char *what)
 	return 0;
 }
 
+void
+db_close(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+
+	if (db == NULL)
+		return;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL) {
+		log_warnx("db_close: unfinalized statement: %.80s",
+		    sqlite3_sql(st));
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_close(db) != SQLITE_OK)
+		log_warnx("db_close: %s", sqlite3_errmsg(db));
+}
+
 int
 db_begin(sqlite3 *db)
 {
@@ -204,6 +220,6 @@ db_open(const char *path, long busy_timeout_ms)
 		goto fail;
 	return db;
 fail:
-	sqlite3_close_v2(db);
+	db_close(db);
 	return NULL;
 }

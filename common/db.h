@@ -17,9 +17,15 @@ int		db_schema_version(void);
 
 /*
  * Open (creating if need be, mode 0600) and migrate the database at path.
- * Returns the handle, or NULL (logged).  Close with sqlite3_close_v2.
+ * Returns the handle, or NULL (logged).  Close with db_close.
  */
 sqlite3		*db_open(const char *path, long busy_timeout_ms);
+
+/*
+ * Close a handle (NULL is fine).  A statement left unfinalized is a bug:
+ * it is logged, finalized, and the handle closed all the same.
+ */
+void		db_close(sqlite3 *db);
 
 /*
  * BEGIN IMMEDIATE, retried while the database stays busy beyond the busy

@@ -136,6 +136,6 @@ main(int argc, char *argv[])
 done:
 	curl_global_cleanup();
 out:
-	sqlite3_close_v2(db);
+	db_close(db);
 	return rc;
 }

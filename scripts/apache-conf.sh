@@ -22,6 +22,10 @@ build=$(cd "$2" && pwd)
 run=$(cd "$3" && pwd)
 port=$4
 top=$(cd "$(dirname "$0")/.." && pwd)
+# Apache hands a CGI program (and mod_fcgid its process) the whole body
+# before it reads a byte of the answer: a body over the limit must be
+# refused by Apache itself, as the contract's JSON error.
+limit=${INTAKE_MAX_BODY:-65536}
 www=$(cd "${5:-$top/www}" && pwd)
 mods=/usr/lib/apache2/modules
 
@@ -59,6 +63,13 @@ if [ "$(id -u)" -eq 0 ]; then
 	echo "Group www-data"
 fi
 cat <<CONF
+<Location /api>
+	LimitRequestBody $limit
+	ErrorDocument 413 /errors/413.json
+</Location>
+<Location /errors/>
+	ForceType application/json
+</Location>
 StartServers 1
 ServerLimit 4
 ThreadsPerChild 64

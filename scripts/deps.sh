@@ -1,8 +1,8 @@
 #!/bin/sh
 # deps.sh: install the Debian packages a command needs, when they are missing.
 #
-#   scripts/deps.sh run     to build and serve
-#   scripts/deps.sh test    to run the tests as well
+#   scripts/deps.sh run [SERVER]   to build and serve (SERVER as make run's)
+#   scripts/deps.sh test           to run the tests as well
 #
 # As root it runs apt-get (after apt-get update); otherwise it prints the
 # exact apt-get line to run and fails, so nothing half-works.  The test
@@ -17,10 +17,18 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 profile=${1:-run}
 pkgs="gcc make pkg-config libfcgi-dev libcurl4-openssl-dev libsqlite3-dev
 libjansson-dev lighttpd sqlite3"
+apache="apache2 libapache2-mod-fcgid"
 case $profile in
-run) ;;
+run)
+	case ${2:-lighttpd} in
+	lighttpd) ;;
+	*) pkgs="$pkgs $apache" ;;
+	esac
+	;;
 test)
-	pkgs="$pkgs python3 curl chromium"
+	# The servers of the integration tests, valgrind for the long-lived
+	# program, clang and its runtime for the libFuzzer targets, chromium.
+	pkgs="$pkgs $apache python3 curl valgrind clang libclang-rt-14-dev chromium"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	;;

@@ -4,6 +4,9 @@
 #
 #   scripts/lighttpd-conf.sh BUILD_DIR RUN_DIR PORT
 #
+# With INTAKE_FCGI_SOCKET set, lighttpd connects to a program already
+# listening there (intake.fcgi --listen) instead of spawning it.
+#
 # www/ is served at /, intake.fcgi at /api/ through mod_fastcgi with
 # response streaming on (without server.stream-response-body lighttpd
 # holds the whole reply back).  lighttpd spawns the program itself on a
@@ -47,6 +50,17 @@ mimetype.assign		= (
 		"Referrer-Policy" => "no-referrer",
 	)
 }
+CONF
+if [ -n "${INTAKE_FCGI_SOCKET:-}" ]; then
+	# The program runs on its own (intake.fcgi --listen SOCKET).
+	cat <<CONF
+fastcgi.server = ( "/api/" => ((
+	"socket"		=> "$INTAKE_FCGI_SOCKET",
+	"check-local"		=> "disable",
+)))
+CONF
+else
+	cat <<CONF
 fastcgi.server = ( "/api/" => ((
 	"socket"		=> "$run/intake.sock",
 	"bin-path"		=> "$build/intake.fcgi",
@@ -56,3 +70,4 @@ fastcgi.server = ( "/api/" => ((
 	"fix-root-scriptname"	=> "disable",
 )))
 CONF
+fi

@@ -43,6 +43,7 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
 done
+run fuzz_seeds tests/fuzz/run.sh seeds
 for t in tests/integration/test_*.py; do
 	[ -f "$t" ] || continue
 	run "$(basename "$t" .py)" python3 "$t"
