@@ -90,9 +90,17 @@ api_conv_create(struct ctx *c)
 
 	if (api_rate(c, "conversation", c->cfg->rate_conversations) == -1)
 		return;
-	/* 16 random bytes name it; 32 more make its secret. */
-	if (util_random_id(16, id, sizeof(id)) == -1 ||
-	    util_random_id(32, token, sizeof(token)) == -1) {
+	/*
+	 * 16 random bytes name it; 32 more make its secret.  An id starts
+	 * with a letter or digit, so no spreadsheet reads it as a formula.
+	 */
+	do {
+		if (util_random_id(16, id, sizeof(id)) == -1) {
+			http_error(&c->h, ERR_UNAVAILABLE, NULL);
+			return;
+		}
+	} while (id[0] == '-' || id[0] == '_');
+	if (util_random_id(32, token, sizeof(token)) == -1) {
 		http_error(&c->h, ERR_UNAVAILABLE, NULL);
 		return;
 	}

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <signal.h>
@@ -44,6 +45,8 @@ static int		stopping;
 static long		workers;	/* worker threads still running */
 
 #define STOP_GRACE_MS	30000
+#define DRAIN_MS	2000		/* reading a refused body, at most */
+#define DRAIN_MAX	(16LL << 20)
 
 /* Count a request in or out; returns 1 when the process is stopping. */
 static int
@@ -195,22 +198,34 @@ run_fastcgi(void)
 }
 
 /*
- * Read what is left of a plain CGI request's body (bounded): a program
- * that leaves without reading it makes Apache log a reset connection.
+ * Read what is left of a plain CGI request's body, bounded in bytes and
+ * time: a program that leaves without reading it (a 413 refused unread)
+ * has its socket reset under Apache, and the answer is lost with it.
  */
 static void
 drain_stdin(void)
 {
 	const char	*cl = getenv("CONTENT_LENGTH");
-	char		 buf[4096];
+	struct pollfd	 pfd;
+	char		 buf[8192];
 	ssize_t		 n;
-	long		 left = cfg.body_max;
+	long long	 left;
+	int64_t		 until = util_mono_ms() + DRAIN_MS;
+	int		 wait;
 
-	/* None, or one we refused unread (413): leave it to the server. */
-	if (cl == NULL || atol(cl) <= 0 || atol(cl) > cfg.body_max)
+	if (cl == NULL || (left = atoll(cl)) <= 0)
 		return;
-	while (left > 0 && (n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+	if (left > DRAIN_MAX)
+		left = DRAIN_MAX;
+	pfd.fd = STDIN_FILENO;
+	pfd.events = POLLIN;
+	while (left > 0 && (wait = (int)(until - util_mono_ms())) > 0) {
+		if (poll(&pfd, 1, wait) <= 0)
+			break;
+		if ((n = read(STDIN_FILENO, buf, sizeof(buf))) <= 0)
+			break;
 		left -= n;
+	}
 }
 
 /* Put stdin on /dev/null and stderr on INTAKE_LOG_FILE or /dev/null. */
@@ -255,6 +270,7 @@ run_cgi(void)
 	sigaction(SIGTERM, &sa, NULL);
 	memset(&c, 0, sizeof(c));
 	serve(&c, &db);
+	fflush(stdout);
 	if (!c.h.body_read)
 		drain_stdin();
 	/*

@@ -32,7 +32,10 @@ server.bind		= "127.0.0.1"
 server.port		= $port
 server.errorlog		= "$run/error.log"
 server.stream-response-body = 2
-server.max-request-size	= 1024
+server.max-request-size	= 1024	# KB; the program refuses over 64 KB
+# Pass the body on as it arrives: the program answers 413 from the
+# Content-Length alone, without waiting for a body it will not read.
+server.stream-request-body = 2
 index-file.names	= ( "index.html" )
 url.access-deny		= ( "~", ".inc" )
 mimetype.assign		= (

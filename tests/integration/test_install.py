@@ -33,8 +33,9 @@ from harness import TOP, main  # noqa: E402
 
 PREFIX = "/usr/local"
 MAKE_TIMEOUT = 300
-EXAMPLES_0644 = ("lighttpd.conf", "apache-fcgid.conf", "apache-proxy-fcgi.conf",
-                 "htaccess", "htaccess-cgi", "intake.cron", "intake.service")
+EXAMPLES_0644 = ("lighttpd.conf", "apache-fcgid.conf",
+                 "apache-proxy-fcgi.conf", "htaccess", "htaccess-cgi",
+                 "intake.cron", "intake.service")
 
 
 def clean_env(**extra):
@@ -129,16 +130,29 @@ class Install(unittest.TestCase):
                          ["intake-extract", "intake.fcgi"])
 
     def test_www_0644_and_whole(self):
+        """Every file of www/ (subfolders too) installed, 0644, the same
+        bytes; folders 0755."""
+        src = os.path.join(TOP, "www")
         www = os.path.join(self.share, "www")
-        want = sorted(os.listdir(os.path.join(TOP, "www")))
-        self.assertEqual(sorted(os.listdir(www)), want)
+
+        def tree(top):
+            out = {}
+            for root, dirs, files in os.walk(top):
+                for n in dirs + files:
+                    p = os.path.join(root, n)
+                    out[os.path.relpath(p, top)] = os.path.isdir(p)
+            return out
+        want = tree(src)
         for name in ("index.html", "intake.js", "leads.html"):
             self.assertIn(name, want)
-        for name in want:
-            p = os.path.join(www, name)
-            self.assertEqual(mode(p), 0o644, "%s is %o" % (name, mode(p)))
-            self.assertTrue(filecmp.cmp(p, os.path.join(TOP, "www", name),
-                                        shallow=False), name)
+        self.assertEqual(tree(www), want)
+        for rel, is_dir in want.items():
+            p = os.path.join(www, rel)
+            self.assertEqual(mode(p), 0o755 if is_dir else 0o644,
+                             "%s is %o" % (rel, mode(p)))
+            if not is_dir:
+                self.assertTrue(filecmp.cmp(p, os.path.join(src, rel),
+                                            shallow=False), rel)
 
     def test_sql_0644_and_whole(self):
         sql = os.path.join(self.share, "sql")
