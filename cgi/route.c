@@ -117,6 +117,13 @@ route_path(const char *script_name, const char *path_info,
 
 	if (outsz == 0)
 		return -1;
+	/* A rewrite to "intake.cgi/api/..." leaves the whole path here. */
+	if (path_info != NULL && strncmp(path_info, "/api/", 5) == 0) {
+		if ((b = strlen(path_info)) >= outsz)
+			return -1;
+		memcpy(out, path_info, b + 1);
+		return 0;
+	}
 	a = script_name ? strlen(script_name) : 0;
 	b = path_info ? strlen(path_info) : 0;
 	if (a + b < sizeof(joined)) {

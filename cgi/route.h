@@ -40,8 +40,9 @@ enum route_id	route_match(const char *method, const char *path,
 		    struct route *r);
 
 /*
- * The request's path from "/api/" on, from the CGI variables: the first
- * "/api/" in SCRIPT_NAME + PATH_INFO, else in REQUEST_URI before '?'.
+ * The request's path from "/api/" on, from the CGI variables: PATH_INFO
+ * when it starts with "/api/", else the first "/api/" in SCRIPT_NAME +
+ * PATH_INFO, else in REQUEST_URI before '?'.
  * Any may be NULL.  Writes into out (outsz bytes); returns 0, or -1 when
  * there is no /api/ path or it does not fit.
  */

@@ -261,6 +261,12 @@ static const struct path_row {
 	{ "/cgi-bin/intake.cgi", "/api/leads/abc", NULL, 256, 0,
 	    "/api/leads/abc", __LINE__ },
 	{ NULL, "/api/health", NULL, 256, 0, "/api/health", __LINE__ },
+	/* .htaccess rewrite of /api/X to intake.cgi/api/X */
+	{ "/api/intake.cgi", "/api/health", "/api/health", 256, 0,
+	    "/api/health", __LINE__ },
+	{ "/api/intake.cgi", "/api/conversations/abc/messages",
+	    "/api/conversations/abc/messages", 256, 0,
+	    "/api/conversations/abc/messages", __LINE__ },
 	{ "", "/api/health", NULL, 256, 0, "/api/health", __LINE__ },
 	/* Mounted under a prefix. */
 	{ "/intake/api/health", NULL, NULL, 256, 0, "/api/health",
@@ -320,7 +326,10 @@ test_path(void)
 	}
 }
 
-/* SCRIPT_NAME + PATH_INFO longer than any buffer: REQUEST_URI is used. */
+/*
+ * A PATH_INFO from /api/ on wins whatever SCRIPT_NAME is; otherwise
+ * SCRIPT_NAME + PATH_INFO longer than any buffer: REQUEST_URI is used.
+ */
 static void
 test_path_long(void)
 {
@@ -330,6 +339,9 @@ test_path_long(void)
 	memset(big, 'a', sizeof(big) - 1);
 	big[0] = '/';
 	CHECK(route_path(big, "/api/health", "/api/leads?x", out,
+	    sizeof(out)) == 0 && strcmp(out, "/api/health") == 0,
+	    "long script name, /api/ info: got \"%s\"", out);
+	CHECK(route_path(big, "/health", "/api/leads?x", out,
 	    sizeof(out)) == 0 && strcmp(out, "/api/leads") == 0,
 	    "long script name: got \"%s\"", out);
 	CHECK(route_path(big, big, NULL, out, sizeof(out)) == -1,
