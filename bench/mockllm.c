@@ -25,7 +25,7 @@
  * Control (GET): /_control/set?tokens=&delay=&first=&extract=&chars=&log=
  * changes the settings for requests that start later; /_control/log
  * returns the log ("TAG FIRST_US N T0 ... TN-1" per line) and clears it;
- * /_control/stats the counters.  It prints "port N" once listening, and
+ * /_control/stats the counters (expect: 100-continue answers sent).  It prints "port N" once listening, and
  * leaves on SIGTERM, SIGINT, its parent's death, or after MAX_SECONDS.
  */
 #define _GNU_SOURCE
@@ -92,7 +92,7 @@ static char	*logbuf;
 static size_t	 loglen, logcap;
 
 static unsigned long	 n_stream, n_extract, n_control, n_bad, n_active,
-			 n_peak;
+			 n_peak, n_expect;
 static unsigned long long n_bytes;
 
 static const char CHUNK_HEAD[] = "data: {\"id\":\"chatcmpl-bench000000000000"
@@ -413,8 +413,8 @@ control(struct conn *c, const char *path)
 	} else if (strncmp(path, "/_control/stats", 15) == 0) {
 		k = snprintf(buf, sizeof(buf), "{\"stream\":%lu,\"extract\":%lu,"
 		    "\"control\":%lu,\"bad\":%lu,\"active\":%lu,\"peak\":%lu,"
-		    "\"bytes\":%llu}\n", n_stream, n_extract, n_control, n_bad,
-		    n_active, n_peak, n_bytes);
+		    "\"expect\":%lu,\"bytes\":%llu}\n", n_stream, n_extract,
+		    n_control, n_bad, n_active, n_peak, n_expect, n_bytes);
 		n_peak = n_active;
 		out_status(c, 200, "application/json", buf, (size_t)k);
 	} else
@@ -508,6 +508,7 @@ parse_head(struct conn *c)
 	c->need = c->head + (size_t)cl;
 	if (expect && c->inlen < c->need && !c->sent100) {
 		c->sent100 = 1;
+		n_expect++;
 		out_add(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		if (conn_flush(c) == -1)
 			return -2;

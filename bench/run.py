@@ -478,13 +478,25 @@ class Service:
         j = self.jobs()
         return j.get("done", 0) + j.get("failed", 0), sum(j.values())
 
-    def wait_landed(self, timeout):
+    def worker_comm(self):
+        return "floorchild" if self.kind == "floor" else "intake-extract"
+
+    def wait_landed(self, timeout, stall=5.0):
+        """True once every extraction has landed; False at the timeout, or
+        when nothing has landed for stall seconds and no worker process is
+        left to land it (then it is lost: see lost())."""
         deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
         while True:
             done, total = self.landed()
             if done >= total:
                 return True
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
+                return False
+            if done != last:
+                last, since = done, now
+            elif now - since > stall and self.count(self.worker_comm()) == 0:
                 return False
             time.sleep(0.05)
 
@@ -696,14 +708,21 @@ def throughput_run(reaper, srv, conc, seconds):
     after, ra = srv.sample(), reaper.snapshot()
     cpu = service_cpu(before, after, rb, ra)
     done, total = srv.landed()
+    if not ok:
+        t_landed = time.monotonic() - t0
     turns = r["ok"]
     res = {"load": r, "turns": turns, "http_s": t_http,
+           "lost": total - done,
            "landed_s": t_landed, "landed": done, "jobs": total,
            "all_landed": ok, "turns_s": turns / t_landed,
            "cpu": cpu, "cpu_ms_turn": 1000 * sum(cpu.values()) /
            max(turns, 1)}
     spawned = sum(n - rb.get(k, [0, 0.0])[0] for k, (n, _) in ra.items())
     res["spawned_per_turn"] = spawned / max(turns, 1)
+    if total > done:
+        NOTES_RUN.append("%s at concurrency %d: %d of %d extractions never "
+                         "landed (their process failed)" % (
+                             srv.label, conc, total - done, total))
     log("%s c=%d: %d turns, %.0f/s over HTTP, %.0f/s landed (%d/%d in "
         "%.1f s), CPU %.2f ms/turn %s, %.2f processes spawned per turn, "
         "errors %s" % (
@@ -739,6 +758,9 @@ def m3_throughput(reaper, mock):
             for kind in kinds:
                 R["tput"][(kind, conc)] = throughput_run(reaper, srvs[kind],
                                                          conc, secs)
+        st = mock.stats()
+        R["expect"] = {"answered": st.get("expect", 0),
+                       "requests": st["stream"] + st["extract"]}
         if shutil.which("perf") and left() > 200 and not QUICK:
             R["perf"] = profile(reaper, srvs["intake"], 16)
     finally:
@@ -1128,14 +1150,16 @@ def report(mach, elapsed):
             if not i or not f:
                 continue
             ratio = i["turns_s"] / f["turns_s"] if f["turns_s"] else 0
-            a("| 3 | turns/s at concurrency %d, every extraction landed "
-              "(intake %.0f/s, floor %.0f/s; over HTTP alone %.0f vs %.0f; "
-              "errors %d) | ratio **%.2f** of the floor | | | ≥ 0.7 of the "
-              "floor; ≥ 1,000/s (10×) | %s / %s | %.1f× |" % (
-                  conc, i["turns_s"], f["turns_s"],
+            a("| 3 | turns/s at concurrency %d, counted until every "
+              "extraction landed (intake %.0f/s, %d lost; floor %.0f/s, %d "
+              "lost; over HTTP alone %.0f vs %.0f; errors %d) | ratio "
+              "**%.2f** of the floor | | | ≥ 0.7 of the floor; ≥ 1,000/s "
+              "(10×) | %s / %s | %.1f× |" % (
+                  conc, i["turns_s"], i["lost"], f["turns_s"], f["lost"],
                   i["load"]["turns_per_s"], f["load"]["turns_per_s"],
                   sum(i["load"]["errors"].values()), ratio,
-                  yes(ratio >= 0.7), yes(i["turns_s"] >= 1000),
+                  yes(ratio >= 0.7 and i["lost"] == 0),
+                  yes(i["turns_s"] >= 1000),
                   i["turns_s"] / NEXT["turns_s"]))
             a("| 3 | CPU per turn at concurrency %d (every process of the "
               "service, extractor included; floor %.2f ms) | %.2f ms | | | "
@@ -1298,6 +1322,12 @@ def report(mach, elapsed):
         a("")
         L.extend(R["perf"]["sym"][:40])
         a("```")
+        a("")
+    if "expect" in R:
+        a("`Expect: 100-continue` answered by the mock so far in this run: "
+          "%d of %d model requests (each is one round trip before the body "
+          "goes; see finding 8)." % (R["expect"]["answered"],
+                                     R["expect"]["requests"]))
         a("")
     if NOTES_RUN:
         a("## This run")

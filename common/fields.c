@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fields.h"
+#include "utf8.h"
 
 #define NAME_MAX_BYTES		100
 #define NAME_MAX_WORDS		8
@@ -225,45 +226,6 @@ in_list(const char *s, size_t len, const char *const *list, size_t n)
 	return 0;
 }
 
-/*
- * Decode one UTF-8 character at s (len > 0 bytes).  Returns its code
- * point and sets *n to its length, or returns -1 with *n = 1 for an
- * invalid, overlong, surrogate or truncated sequence.
- */
-static long
-utf8_decode(const unsigned char *s, size_t len, size_t *n)
-{
-	long	 cp;
-	size_t	 need, i;
-
-	*n = 1;
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 1;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 2;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 3;
-		cp = s[0] & 0x07;
-	} else
-		return -1;
-	if (len <= need)
-		return -1;
-	for (i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*n = need + 1;
-	return cp;
-}
-
 static int
 is_space(long cp)
 {
@@ -305,7 +267,7 @@ text_clean(const char *raw, size_t len, char *dst, size_t dstsz, int *more)
 
 	*more = 0;
 	while (raw != NULL && i < len) {
-		cp = utf8_decode(s + i, len - i, &n);
+		cp = utf8_decode((const char *)s + i, len - i, &n);
 		if (cp >= 0 && (is_space(cp) || is_control(cp))) {
 			space = o > 0;
 		} else if (cp >= 0 && !is_format(cp)) {
@@ -452,7 +414,7 @@ norm_name(const char *raw, size_t len, const struct field_opts *opts,
 
 	/* Keep only name characters, typographic apostrophes made ASCII. */
 	for (i = 0; i < n; i += cl) {
-		cp = utf8_decode((const unsigned char *)s + i, n - i, &cl);
+		cp = utf8_decode(s + i, n - i, &cl);
 		if (cp == 0x2019 || cp == '\'' || cp == 0x2010 ||
 		    cp == 0x2011 || cp == '-') {
 			v[o++] = cp == 0x2019 || cp == '\'' ? '\'' : '-';

@@ -61,41 +61,52 @@ jobs_running(sqlite3 *db)
 	return n;
 }
 
-int
-jobs_claim_turn(sqlite3 *db, const char *conv_id, int turn, long cap,
-    int64_t *id)
+/* Fill j from columns id, conversation_id, turn, tries of st. */
+static void
+jobs_fill(sqlite3_stmt *st, struct job *j)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 n, rc = -1;
+	j->id = sqlite3_column_int64(st, 0);
+	snprintf(j->conv_id, sizeof(j->conv_id), "%s",
+	    (const char *)sqlite3_column_text(st, 1));
+	j->turn = sqlite3_column_int(st, 2);
+	j->tries = sqlite3_column_int(st, 3);
+}
 
-	*id = 0;
-	if (db_begin(db) == -1)
+/*
+ * The claim both ways share: in one BEGIN IMMEDIATE, if fewer than cap
+ * jobs run, step st (an UPDATE … RETURNING id, conversation_id, turn,
+ * tries, already bound) and fill j.  st is finalized.  1 claimed, 0 cap
+ * full or nothing to claim, -1 on error.
+ */
+static int
+jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, struct job *j,
+    const char *what)
+{
+	int	n, rc = -1;
+
+	memset(j, 0, sizeof(*j));
+	if (st == NULL)
 		return -1;
+	if (db_begin(db) == -1) {
+		sqlite3_finalize(st);
+		return -1;
+	}
 	if ((n = jobs_running(db)) == -1)
 		goto out;
 	if (n >= cap) {
 		rc = 0;
 		goto out;
 	}
-	st = db_prepare(db, "UPDATE jobs SET state = 'running', pid = NULL, "
-	    "claimed_at = ?, tries = tries + 1, updated_at = " NOW_SQL
-	    " WHERE conversation_id = ? AND turn = ? AND state = 'pending' "
-	    "RETURNING id");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, util_wall_ms());
-	db_bind_text(st, 2, conv_id, -1);
-	sqlite3_bind_int(st, 3, turn);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
-		*id = sqlite3_column_int64(st, 0);
+		jobs_fill(st, j);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
 		break;
 	case SQLITE_DONE:
 		rc = 0;
 		break;
 	default:
-		log_warnx("jobs_claim_turn: %s", sqlite3_errmsg(db));
+		log_warnx("%s: %s", what, sqlite3_errmsg(db));
 		break;
 	}
 out:
@@ -105,6 +116,28 @@ out:
 		return -1;
 	}
 	return db_commit(db) == -1 ? -1 : rc;
+}
+
+int
+jobs_claim_turn(sqlite3 *db, const char *conv_id, int turn, long cap,
+    int64_t *id)
+{
+	sqlite3_stmt	*st;
+	struct job	 j;
+	int		 rc;
+
+	st = db_prepare(db, "UPDATE jobs SET state = 'running', pid = NULL, "
+	    "claimed_at = ?, tries = tries + 1, updated_at = " NOW_SQL
+	    " WHERE conversation_id = ? AND turn = ? AND state = 'pending' "
+	    "RETURNING id, conversation_id, turn, tries");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, util_wall_ms());
+		db_bind_text(st, 2, conv_id, -1);
+		sqlite3_bind_int(st, 3, turn);
+	}
+	rc = jobs_claim(db, st, cap, &j, "jobs_claim_turn");
+	*id = j.id;
+	return rc;
 }
 
 int
@@ -119,17 +152,6 @@ jobs_unclaim(sqlite3 *db, int64_t id)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	return jobs_step(db, st, "jobs_unclaim") == -1 ? -1 : 0;
-}
-
-/* Fill j from columns id, conversation_id, turn, tries of st. */
-static void
-jobs_fill(sqlite3_stmt *st, struct job *j)
-{
-	j->id = sqlite3_column_int64(st, 0);
-	snprintf(j->conv_id, sizeof(j->conv_id), "%s",
-	    (const char *)sqlite3_column_text(st, 1));
-	j->turn = sqlite3_column_int(st, 2);
-	j->tries = sqlite3_column_int(st, 3);
 }
 
 int
@@ -168,46 +190,18 @@ int
 jobs_claim_next(sqlite3 *db, long pid, int64_t start, long cap,
     struct job *j)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 n, rc = -1;
+	sqlite3_stmt	*st;
 
-	memset(j, 0, sizeof(*j));
-	if (db_begin(db) == -1)
-		return -1;
-	if ((n = jobs_running(db)) == -1)
-		goto out;
-	if (n >= cap) {
-		rc = 0;
-		goto out;
-	}
 	st = db_prepare(db, "UPDATE jobs SET state = 'running', pid = ?, "
 	    "pid_start = ?, claimed_at = ?, tries = tries + 1, updated_at = "
 	    NOW_SQL " WHERE id = (SELECT id FROM jobs WHERE state = 'pending' "
 	    "ORDER BY id LIMIT 1) RETURNING id, conversation_id, turn, tries");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, pid);
-	sqlite3_bind_int64(st, 2, start);
-	sqlite3_bind_int64(st, 3, util_wall_ms());
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		jobs_fill(st, j);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		log_warnx("jobs_claim_next: %s", sqlite3_errmsg(db));
-		break;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, pid);
+		sqlite3_bind_int64(st, 2, start);
+		sqlite3_bind_int64(st, 3, util_wall_ms());
 	}
-out:
-	sqlite3_finalize(st);
-	if (rc == -1) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db) == -1 ? -1 : rc;
+	return jobs_claim(db, st, cap, j, "jobs_claim_next");
 }
 
 int

@@ -1,55 +1,52 @@
 /*
- * utf8.c: a strict UTF-8 validator (RFC 3629 table 3-7) and the two
- * counts the contract needs.  Pure.
+ * utf8.c: a strict UTF-8 decoder (RFC 3629), the validator built on it,
+ * and the two counts the contract needs.  Pure.
  */
 #include "utf8.h"
 
-/* Length of the well-formed sequence at s (avail bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t avail)
+long
+utf8_decode(const char *str, size_t len, size_t *n)
 {
-	unsigned char	c = s[0];
-	unsigned char	lo = 0x80, hi = 0xbf;
-	size_t		n, i;
+	const unsigned char	*s = (const unsigned char *)str;
+	long			 cp;
+	size_t			 need, i;
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;	/* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;	/* nothing above U+10FFFF */
+	*n = 1;
+	if (s[0] < 0x80)
+		return s[0];
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		cp = s[0] & 0x07;
 	} else
-		return 0;
-	if (avail < n)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
+		return -1;
+	if (len <= need)
+		return -1;
+	for (i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* No overlongs, no surrogates, nothing above U+10FFFF. */
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*n = need + 1;
+	return cp;
 }
 
 int
 utf8_valid(const char *s, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n;
+	size_t	i = 0, n;
 
 	while (i < len) {
-		if (p[i] == '\0')
-			return 0;
-		if ((n = utf8_seq(p + i, len - i)) == 0)
+		if (s[i] == '\0' || utf8_decode(s + i, len - i, &n) == -1)
 			return 0;
 		i += n;
 	}

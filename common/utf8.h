@@ -11,6 +11,13 @@
 
 #include <stddef.h>
 
+/*
+ * Decode the character at s (len > 0 bytes).  Returns its code point and
+ * sets *n to its length, or returns -1 with *n = 1 for an invalid,
+ * overlong, surrogate or truncated sequence.
+ */
+long	utf8_decode(const char *s, size_t len, size_t *n);
+
 /* 1 when s[0..len) is well-formed UTF-8 with no NUL byte, 0 otherwise. */
 int	utf8_valid(const char *s, size_t len);
 

@@ -13,44 +13,9 @@
 #include <string.h>
 
 #include "fields.h"
+#include "utf8.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-/* Is s (n bytes) valid UTF-8, no overlongs, no surrogates? */
-static int
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t		 i = 0, need, k;
-	unsigned long	 cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf)
-			need = 1;
-		else if (s[i] >= 0xe0 && s[i] <= 0xef)
-			need = 2;
-		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
-			need = 3;
-		else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		cp = s[i] & (0x3f >> need);
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -85,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	n = strnlen(out, outsz);
-	if (n >= outsz || !utf8_ok((const unsigned char *)out, n))
+	if (n >= outsz || !utf8_valid(out, n))
 		abort();
 	if ((s == 0) != (n == 0) || out[outsz] != 0x55)
 		abort();

@@ -14,45 +14,11 @@
 #include <string.h>
 
 #include "rules.h"
+#include "utf8.h"
 
 #define MSGS_MAX	64
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static int
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t		 i = 0, need, k;
-	unsigned long	 cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf)
-			need = 1;
-		else if (s[i] >= 0xe0 && s[i] <= 0xef)
-			need = 2;
-		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
-			need = 3;
-		else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		cp = s[i] & (0x3f >> need);
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -83,7 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len = strnlen(e.value[f], FIELD_VALUE_MAX);
 		if (s < 0 || s > 2 || len == FIELD_VALUE_MAX ||
 		    (s == 0) != (len == 0) ||
-		    !utf8_ok((const unsigned char *)e.value[f], len))
+		    !utf8_valid(e.value[f], len))
 			abort();
 		/* Normalised values are fixed points (summary aside: "…"). */
 		if (s > 0 && f != FIELD_SUMMARY &&
