@@ -74,8 +74,9 @@ static void
 relay_line(struct relay *r, const char *s, size_t n)
 {
 	const char	*p, *e, *end = s + n;
-	char		*nb;
+	char		*nb, ev[8192 + 64];
 	size_t		 k;
+	int		 len;
 
 	if (n < 6 || memcmp(s, "data: ", 6) != 0 ||
 	    (p = memmem(s, n, "\"content\":\"", 11)) == NULL)
@@ -94,8 +95,11 @@ relay_line(struct relay *r, const char *s, size_t n)
 	}
 	memcpy(r->reply + r->len, p, k);
 	r->len += k;
-	FCGX_FPrintF(r->req->out, "id: %zu\nevent: delta\ndata: {\"text\":"
+	/* libfcgi's own FCGX_FPrintF knows neither %zu nor %.*s. */
+	len = snprintf(ev, sizeof(ev), "id: %zu\nevent: delta\ndata: {\"text\":"
 	    "\"%.*s\"}\n\n", r->len, (int)k, p);
+	if (len > 0 && (size_t)len < sizeof(ev))
+		FCGX_PutStr(ev, len, r->req->out);
 	FCGX_FFlush(r->req->out);
 }
 
@@ -274,12 +278,14 @@ worker(void *arg)
 			    (int)strcspn(p + 15, "/"), p + 15);
 			turn(&req, db, conv);
 			is_turn = 1;
-		} else
-			FCGX_FPrintF(req.out, "Status: 201 Created\r\n"
+		} else {
+			snprintf(conv, sizeof(conv), "Status: 201 Created\r\n"
 			    "Content-Type: application/json\r\n\r\n"
 			    "{\"id\":\"f%ld\",\"token\":\"t\"}\n",
 			    __atomic_add_fetch(&next_conv, 1,
 			    __ATOMIC_RELAXED));
+			FCGX_PutS(conv, req.out);
+		}
 		FCGX_Finish_r(&req);
 		if (is_turn && !nochild) {
 			if (use_spawn)

@@ -53,7 +53,7 @@ static const struct cfg_key keys[] = {
 	    "criminal,employment,immigration,estate_planning,real_estate,"
 	    "business,other"),
 	L("MAX_EXTRACTORS",	max_extractors,	1, 256, "8"),
-	L("THREADS",		threads,	1, 1024, "16"),
+	L("THREADS",		threads,	1, 4096, "64"),
 	L("WORD_DELAY_MS",	word_delay_ms,	0, 5000, "25"),
 	L("MAX_BODY",		body_max,	1024, 16 << 20, "65536"),
 	L("MAX_TEXT",		text_max,	1, 1000000, "8000"),

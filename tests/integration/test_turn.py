@@ -765,6 +765,43 @@ class SlowTests(Checks, ServerTestCase):
         self.assertTrue(full.startswith(text) and len(full) > len(text),
                         "cancelled %r vs full %r" % (text, full))
 
+    def test_many_followers_at_once(self):
+        """Forty followers of one streaming reply each get it whole, in
+        order, equal to the stored text, and the server stays healthy."""
+        conv, token = self.server.create_conversation()
+        r = self.start_turn(conv, token, NAME_TEXT)
+        head, it = self.first_events(r, 1)
+        n = 40
+        boxes = [{} for _ in range(n)]
+
+        def follow(box):
+            try:
+                f = self.server.events(conv, query_token=token)
+                box["status"] = f.status
+                box["events"] = collect(f)
+                f.close()
+            except Exception as e:          # reported below
+                box["error"] = e
+
+        ths = [threading.Thread(target=follow, args=(b,), daemon=True)
+               for b in boxes]
+        for th in ths:
+            th.start()
+        events = head + list(it)
+        for th in ths:
+            th.join(30)
+        t, text = self.check_turn_stream(events, want_turn=1)
+        for i, b in enumerate(boxes):
+            self.assertNotIn("error", b, "follower %d: %r" % (
+                i, b.get("error")))
+            self.assertEqual(b["status"], 200, "follower %d" % i)
+            ft, ftext = self.check_turn_stream(b["events"], want_turn=1)
+            self.assertEqual(ftext, text, "follower %d read another text" % i)
+        row = self.msg_row(t["assistant_message_id"])
+        self.assertEqual((row["status"], row["text"]), ("complete", text))
+        status, _, _ = self.server.call("GET", "/api/health")
+        self.assertEqual(status, 200)
+
     def test_events_follow_a_streaming_reply(self):
         conv, token = self.server.create_conversation()
         r = self.start_turn(conv, token, NAME_TEXT)

@@ -96,7 +96,7 @@ static const struct def_row {
 	{ "MAX_TEXT", "8000", __LINE__ },
 	{ "MAX_CLIENT_ID", "64", __LINE__ },
 	{ "MAX_EXTRACTORS", "8", __LINE__ },
-	{ "THREADS", "16", __LINE__ },
+	{ "THREADS", "64", __LINE__ },
 	{ "WORD_DELAY_MS", "25", __LINE__ },
 	{ "MAX_TURNS", "200", __LINE__ },
 	{ "HISTORY_MESSAGES", "40", __LINE__ },
