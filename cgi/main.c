@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -44,18 +45,33 @@ static int		busy;
 static int		stopping;
 static long		workers;	/* worker threads still running */
 
+/*
+ * Each worker's handle and whether it answers a request now, so the main
+ * thread can close the handles of idle workers after a burst (memory and
+ * descriptors return to idle) and all of them at exit (valgrind-clean).
+ */
+static sqlite3		**worker_db;
+static char		*worker_busy;
+
 #define STOP_GRACE_MS	30000
+#define IDLE_CHECK_S	5	/* how often idle handles are closed */
+#define IDLE_HANDLES	4	/* handles kept open beyond those in use */
 #define DRAIN_MS	2000		/* reading a refused body, at most */
 #define DRAIN_MAX	(16LL << 20)
 
-/* Count a request in or out; returns 1 when the process is stopping. */
+/*
+ * Count worker w's request in or out; returns 1 when the process is
+ * stopping.  While a worker is counted in, its SQLite handle is its own;
+ * while it is out, the main thread may close the handle (see idle_close).
+ */
 static int
-busy_add(int d)
+busy_add(long w, int d)
 {
 	int	stop;
 
 	pthread_mutex_lock(&busy_lock);
 	busy += d;
+	worker_busy[w] = d > 0;
 	stop = stopping;
 	pthread_cond_broadcast(&busy_cond);
 	pthread_mutex_unlock(&busy_lock);
@@ -79,18 +95,14 @@ serve(struct ctx *c, sqlite3 **dbp)
 	api_handle(c);
 }
 
-/*
- * Each worker's handle, so the main thread can close them all once no
- * request runs (a clean exit under valgrind; SQLite's files in order).
- */
-static sqlite3		**worker_db;
 
 static void *
 worker(void *arg)
 {
 	FCGX_Request	 req;
 	struct ctx	 c;
-	sqlite3		**dbp = &worker_db[(intptr_t)arg], *db;
+	long		 w = (long)(intptr_t)arg;
+	sqlite3		**dbp = &worker_db[w], *db;
 	int		 rc;
 
 	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
@@ -103,9 +115,9 @@ worker(void *arg)
 		pthread_mutex_unlock(&accept_lock);
 		if (rc < 0)
 			break;
-		if (busy_add(1)) {
+		if (busy_add(w, 1)) {
 			/* Stopping: the handles may be closed already. */
-			busy_add(-1);
+			busy_add(w, -1);
 			FCGX_Finish_r(&req);
 			break;
 		}
@@ -118,7 +130,7 @@ worker(void *arg)
 		if (c.after.extract)
 			spawn_extractor(db, &cfg, c.after.conv_id,
 			    c.after.turn);
-		if (busy_add(-1))
+		if (busy_add(w, -1))
 			break;
 	}
 	FCGX_Free(&req, 1);
@@ -135,15 +147,43 @@ worker(void *arg)
  * workers blocked in accept), lets the replies being written finish, up
  * to STOP_GRACE_MS, closes the handles and leaves.
  */
+/*
+ * Close the handles of idle workers beyond IDLE_HANDLES, and give the
+ * memory back: after a burst of 500 streams, 500 threads would otherwise
+ * each keep a handle (two descriptors, its cache) for good.  A worker
+ * reopens one when it next answers a request.
+ */
+static void
+idle_close(void)
+{
+	long	i, open = 0, closed = 0;
+
+	pthread_mutex_lock(&busy_lock);
+	for (i = 0; i < cfg.threads; i++)
+		if (worker_db[i] != NULL && !worker_busy[i])
+			open++;
+	for (i = 0; i < cfg.threads && open > IDLE_HANDLES; i++)
+		if (worker_db[i] != NULL && !worker_busy[i]) {
+			db_close(worker_db[i]);
+			worker_db[i] = NULL;
+			open--;
+			closed++;
+		}
+	pthread_mutex_unlock(&busy_lock);
+	if (closed > 0)
+		malloc_trim(0);
+}
+
 static int
 wait_for_stop(const sigset_t *set)
 {
-	struct timespec	 until;
-	int		 sig = 0;
+	struct timespec	 until, idle = { IDLE_CHECK_S, 0 };
+	int		 sig;
 	long		 i;
 
-	while (sigwait(set, &sig) != 0)
-		;
+	while ((sig = sigtimedwait(set, NULL, &idle)) == -1)
+		if (errno == EAGAIN)
+			idle_close();
 	log_info("signal %d: stopping once %d request(s) end", sig, busy);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += STOP_GRACE_MS / 1000;
@@ -184,7 +224,7 @@ run_fastcgi(void)
 	pthread_attr_setstacksize(&attr, 512 * 1024);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if ((worker_db = calloc((size_t)cfg.threads, sizeof(*worker_db)))
-	    == NULL)
+	    == NULL || (worker_busy = calloc((size_t)cfg.threads, 1)) == NULL)
 		return 1;
 	workers = cfg.threads;
 	for (i = 0; i < cfg.threads; i++)
@@ -329,6 +369,7 @@ main(int argc, char *argv[])
 		return usage();
 	signal(SIGPIPE, SIG_IGN);
 	log_init("intake.fcgi");
+	db_init();
 	if (config_load(&cfg, err, sizeof(err)) == -1) {
 		log_warnx("configuration: %s", err);
 		return 1;

@@ -25,6 +25,8 @@
 #define SAVE_MS		250
 #define CANCEL_POLL_MS	250
 #define HEARTBEAT_MS	2000
+#define SAVE_WAIT_MS	5000	/* unsaved this long: wait for the lock */
+#define SAVE_RETRY_MS	50	/* between tries while the lock is taken */
 
 struct relay {
 	struct ctx	*c;
@@ -33,22 +35,32 @@ struct relay {
 	size_t		 len, cap;
 	size_t		 saved;		/* bytes saved */
 	size_t		 unsaved_chars;
-	int64_t		 last_save, last_poll, last_write;
+	int64_t		 last_save;	/* last try */
+	int64_t		 last_saved;	/* last save that went through */
+	int64_t		 last_poll, last_write;
 	int		 cancelled;
 	int		 too_long;
 };
 
-/* Save what is new; notes a cancel.  A failed save is retried next time. */
+/*
+ * Save what is new; notes a cancel.  A save does not wait for the write
+ * lock (a busy database must not stall the stream: the text is saved on
+ * a later tick), unless nothing could be saved for SAVE_WAIT_MS, so the
+ * heartbeat never goes stale under load.  A failed save is retried.
+ */
 static void
 relay_save(struct relay *r)
 {
+	int64_t	now = util_mono_ms();
 	int	rc;
 
 	rc = store_reply_save(r->c->db, r->msg_id, r->saved,
-	    r->buf + r->saved, r->len - r->saved);
-	r->last_save = r->last_poll = util_mono_ms();
-	if (rc == -1)
+	    r->buf + r->saved, r->len - r->saved,
+	    now - r->last_saved >= SAVE_WAIT_MS);
+	r->last_save = r->last_poll = now;
+	if (rc == -1 || rc == 2)
 		return;
+	r->last_saved = now;
 	r->saved = r->len;
 	r->unsaved_chars = 0;
 	if (rc == 1)
@@ -109,7 +121,8 @@ relay_text(void *arg, const char *s, size_t n)
 	events_delta(&r->c->h, r->len, s, n);
 	r->last_write = util_mono_ms();
 	r->unsaved_chars += utf8_count(s, n);
-	if (r->unsaved_chars >= SAVE_CHARS)
+	if (r->unsaved_chars >= SAVE_CHARS &&
+	    r->last_write - r->last_save >= SAVE_RETRY_MS)
 		relay_save(r);
 	return relay_tick(r);
 }
@@ -168,7 +181,8 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	memset(&r, 0, sizeof(r));
 	r.c = c;
 	r.msg_id = ids->assistant_id;
-	r.last_save = r.last_poll = r.last_write = util_mono_ms();
+	r.last_save = r.last_saved = r.last_poll = r.last_write =
+	    util_mono_ms();
 
 	events_start(&c->h);
 	events_turn(&c->h, ids->turn, ids->user_id, ids->assistant_id);

@@ -24,6 +24,16 @@ struct db_migration {
 extern const struct db_migration db_migrations[];
 extern const int db_n_migrations;
 
+/* Every handle's busy timeout (the same for all; set by db_open). */
+static long	db_busy_ms;
+
+void
+db_init(void)
+{
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)0, 0, 0);
+	sqlite3_initialize();
+}
+
 int
 db_schema_version(void)
 {
@@ -97,6 +107,22 @@ db_close(sqlite3 *db)
 	}
 	if (sqlite3_close(db) != SQLITE_OK)
 		log_warnx("db_close: %s", sqlite3_errmsg(db));
+}
+
+int
+db_try_begin(sqlite3 *db)
+{
+	int	rc;
+
+	sqlite3_busy_timeout(db, 0);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	sqlite3_busy_timeout(db, (int)db_busy_ms);
+	if (rc == SQLITE_OK)
+		return 0;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return 1;
+	log_warnx("begin: %s", sqlite3_errmsg(db));
+	return -1;
 }
 
 int
@@ -211,11 +237,12 @@ db_open(const char *path, long busy_timeout_ms)
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
 	}
+	db_busy_ms = busy_timeout_ms;
 	sqlite3_busy_timeout(db, (int)busy_timeout_ms);
 	sqlite3_extended_result_codes(db, 0);
 	if (db_exec(db, "PRAGMA journal_mode=WAL", "wal") == -1 ||
 	    db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA cache_size=-512", "pragmas") == -1 ||
+	    "PRAGMA cache_size=-128", "pragmas") == -1 ||
 	    db_migrate(db) == -1)
 		goto fail;
 	return db;

@@ -12,6 +12,13 @@
 
 #include <sqlite3.h>
 
+/*
+ * Once, first thing in main, before any other SQLite call: connections
+ * allocate their page cache as they need it, not 20 pages up front (a
+ * process with a handle per worker thread feels every kilobyte).
+ */
+void		db_init(void);
+
 /* The schema version this build writes. */
 int		db_schema_version(void);
 
@@ -32,6 +39,14 @@ void		db_close(sqlite3 *db);
  * timeout, up to about tries * busy timeout.  0, or -1 (logged).
  */
 int		db_begin(sqlite3 *db);
+
+/*
+ * BEGIN IMMEDIATE only if the write lock is free now: 0 when begun, 1
+ * when another writer holds it (nothing begun; try again later), -1 on
+ * error (logged).  For work that can wait its turn, such as a streaming
+ * reply's periodic save, which must not stall the stream.
+ */
+int		db_try_begin(sqlite3 *db);
 
 /* COMMIT (retried while busy), or ROLLBACK.  0, or -1 (logged). */
 int		db_commit(sqlite3 *db);

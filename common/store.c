@@ -574,13 +574,17 @@ store_texts_free(struct store_texts *t)
 
 int
 store_reply_save(sqlite3 *db, int64_t msg_id, size_t off, const char *text,
-    size_t len)
+    size_t len, int wait)
 {
 	sqlite3_stmt	*st = NULL;
 	int		 rc = -1;
 
-	if (db_begin(db) == -1)
-		return -1;
+	if (wait) {
+		if (db_begin(db) == -1)
+			return -1;
+	} else if ((rc = db_try_begin(db)) != 0)
+		return rc == 1 ? 2 : -1;
+	rc = -1;
 	if (len > 0) {
 		if ((st = db_prepare(db, "INSERT INTO message_parts "
 		    "(message_id, offset, text) VALUES (?, ?, ?)")) == NULL)

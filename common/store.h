@@ -105,11 +105,13 @@ void		store_texts_free(struct store_texts *);
 
 /*
  * Append text[0..len) at byte offset off of the reply and beat the heart.
- * Returns 1 when a cancel has been asked for, 0 when not, -1 on error.
- * len may be 0 (a heartbeat and a cancel check alone).
+ * Returns 1 when a cancel has been asked for, 0 when not, -1 on error,
+ * and, without wait, 2 when another writer held the lock (nothing saved:
+ * try again on a later tick rather than stall the stream).  len may be 0
+ * (a heartbeat and a cancel check alone).
  */
 int		store_reply_save(sqlite3 *, int64_t msg_id, size_t off,
-		    const char *text, size_t len);
+		    const char *text, size_t len, int wait);
 
 /*
  * Make the reply final: its whole text, its status and the error told to

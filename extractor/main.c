@@ -96,6 +96,7 @@ main(int argc, char *argv[])
 	fds_sane();
 	signal(SIGPIPE, SIG_IGN);
 	log_init("intake-extract");
+	db_init();
 	if (argc < 2)
 		return usage();
 	if (config_load(&cfg, err, sizeof(err)) == -1) {
