@@ -148,21 +148,25 @@ worker(void *arg)
  * to STOP_GRACE_MS, closes the handles and leaves.
  */
 /*
- * Close the handles of idle workers beyond IDLE_HANDLES, and give the
- * memory back: after a burst of 500 streams, 500 threads would otherwise
- * each keep a handle (two descriptors, its cache) for good.  A worker
- * reopens one when it next answers a request.
+ * Close the handles of idle workers beyond IDLE_HANDLES (all of them when
+ * no request runs), and give the memory back: after a burst of 500
+ * streams, 500 threads would otherwise each keep a handle (descriptors,
+ * its cache) for good.  SQLite keeps a closed handle's database
+ * descriptor while another handle of the process has the file open (to
+ * keep that one's locks), so descriptors return only when all are
+ * closed.  A worker reopens a handle when it next answers a request.
  */
 static void
 idle_close(void)
 {
-	long	i, open = 0, closed = 0;
+	long	i, open = 0, closed = 0, keep;
 
 	pthread_mutex_lock(&busy_lock);
+	keep = busy > 0 ? IDLE_HANDLES : 0;
 	for (i = 0; i < cfg.threads; i++)
 		if (worker_db[i] != NULL && !worker_busy[i])
 			open++;
-	for (i = 0; i < cfg.threads && open > IDLE_HANDLES; i++)
+	for (i = 0; i < cfg.threads && open > keep; i++)
 		if (worker_db[i] != NULL && !worker_busy[i]) {
 			db_close(worker_db[i]);
 			worker_db[i] = NULL;
