@@ -61,15 +61,29 @@ jobs_running(sqlite3 *db)
 	return n;
 }
 
-/* Fill j from columns id, conversation_id, turn, tries of st. */
-static void
-jobs_fill(sqlite3_stmt *st, struct job *j)
+/*
+ * Step st, an UPDATE … RETURNING id, conversation_id, turn, tries that
+ * changes at most one job, and fill j from it.  1 with j filled, 0 when
+ * it changed none, -1 on error (logged with what).
+ */
+static int
+jobs_returning(sqlite3 *db, sqlite3_stmt *st, struct job *j,
+    const char *what)
 {
-	j->id = sqlite3_column_int64(st, 0);
-	snprintf(j->conv_id, sizeof(j->conv_id), "%s",
-	    (const char *)sqlite3_column_text(st, 1));
-	j->turn = sqlite3_column_int(st, 2);
-	j->tries = sqlite3_column_int(st, 3);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		j->id = sqlite3_column_int64(st, 0);
+		snprintf(j->conv_id, sizeof(j->conv_id), "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		j->turn = sqlite3_column_int(st, 2);
+		j->tries = sqlite3_column_int(st, 3);
+		return sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
+	case SQLITE_DONE:
+		return 0;
+	default:
+		log_warnx("%s: %s", what, sqlite3_errmsg(db));
+		return -1;
+	}
 }
 
 /*
@@ -97,18 +111,7 @@ jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, struct job *j,
 		rc = 0;
 		goto out;
 	}
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		jobs_fill(st, j);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		log_warnx("%s: %s", what, sqlite3_errmsg(db));
-		break;
-	}
+	rc = jobs_returning(db, st, j, what);
 out:
 	sqlite3_finalize(st);
 	if (rc == -1) {
@@ -158,7 +161,7 @@ int
 jobs_attach(sqlite3 *db, int64_t id, long pid, int64_t start, struct job *j)
 {
 	sqlite3_stmt	*st;
-	int		 rc = -1;
+	int		 rc;
 
 	memset(j, 0, sizeof(*j));
 	st = db_prepare(db, "UPDATE jobs SET pid = ?, pid_start = ?, "
@@ -170,18 +173,7 @@ jobs_attach(sqlite3 *db, int64_t id, long pid, int64_t start, struct job *j)
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int64(st, 2, start);
 	sqlite3_bind_int64(st, 3, id);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		jobs_fill(st, j);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		log_warnx("jobs_attach: %s", sqlite3_errmsg(db));
-		break;
-	}
+	rc = jobs_returning(db, st, j, "jobs_attach");
 	sqlite3_finalize(st);
 	return rc;
 }
