@@ -35,7 +35,7 @@ static _Thread_local int64_t	db_busy_since;
 static _Thread_local int	db_nowait;
 
 /*
- * Wait for the write lock in short steps (1 ms, growing to 4 ms) up to
+ * Wait for the write lock in short steps (1 ms, growing to 10 ms) up to
  * the busy timeout.  SQLite's own handler sleeps up to 100 ms between
  * tries, so a writer that queued behind a burst of others could sleep
  * long after the lock was free: measured under 32 concurrent mergers, p99
@@ -53,7 +53,7 @@ db_busy(void *arg, int count)
 		db_busy_since = now;
 	if (now - db_busy_since >= db_busy_ms)
 		return 0;
-	util_sleep_ms(count < 16 ? 1 : count < 64 ? 2 : 4);
+	util_sleep_ms(count < 10 ? count + 1 : 10);
 	return 1;
 }
 
