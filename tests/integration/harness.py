@@ -1081,6 +1081,42 @@ def _test_ids(suite):
             yield t.id()
 
 
+
+class MockProviderMixin:
+    """Put before ServerTestCase in the bases: the class's server talks to
+    a mock provider (cls.mock, tests/mock_provider.py) started before the
+    server and stopped after it.  mock_setup(mock) scripts the mock and
+    returns the server's environment (None keeps cls.server_env)."""
+
+    mock = None
+
+    @classmethod
+    def mock_setup(cls, mock):
+        return None
+
+    @classmethod
+    def setUpClass(cls):
+        from mock_provider import MockProvider
+        cls.mock = MockProvider(port=0).start()
+        try:
+            env = cls.mock_setup(cls.mock)
+            if env is not None:
+                cls.server_env = env
+            super().setUpClass()
+        except BaseException:
+            cls.mock.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            if cls.mock is not None:
+                cls.mock.stop()
+            reap_adopted()
+
+
 def main(suite_name, module=None):
     """Run the module's TestCases; the last line printed is
     "<suite_name>: N passed, N failed".  A test method that did not pass

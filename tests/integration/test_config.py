@@ -31,7 +31,6 @@ sys.dont_write_bytecode = True
 
 import harness  # noqa: E402
 from harness import ServerTestCase, delta_text, main  # noqa: E402
-from mock_provider import MockProvider  # noqa: E402
 
 FILE_FIRM = "Hartwell & Quist Legal"
 ENV_FIRM = "Oakridge Envlaw Partners"
@@ -171,32 +170,18 @@ class EnvWins(ConfigChecks, ServerTestCase):
         wait_jobs(self.server)
 
 
-class ProviderFromFile(ConfigChecks, ServerTestCase):
+class ProviderFromFile(ConfigChecks, harness.MockProviderMixin, ServerTestCase):
     """Provider, URL and API key from the file; the key is used and never
     logged, when the model answers and when it fails."""
     web_server = "lighttpd"
     mock = None
 
     @classmethod
-    def setUpClass(cls):
-        cls.mock = MockProvider(port=0).start()
-        cls.mock.set_default({"json": {
+    def mock_setup(cls, mock):
+        mock.set_default({"json": {
             "full_name": "Ada Byron", "phone": None, "email": None,
             "matter_type": "other", "urgency": None, "summary": None},
             "when": {"stream": False}})
-        try:
-            super().setUpClass()
-        except BaseException:
-            cls.mock.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            if cls.mock is not None:
-                cls.mock.stop()
 
     @classmethod
     def before_start(cls, srv):

@@ -38,7 +38,6 @@ sys.dont_write_bytecode = True
 import harness  # noqa: E402
 from harness import (BUILD_DIR, TOP, ServerTestCase, collect,  # noqa: E402
                      main)
-from mock_provider import MockProvider  # noqa: E402
 
 ADMIN = "admin-" + secrets.token_urlsafe(24)
 EXTRACTOR = os.path.join(BUILD_DIR, "intake-extract")
@@ -414,31 +413,18 @@ class BuiltinTests(Checks, ServerTestCase):
 # --------------------------------------------------------------------------
 # a model provider: the mock, OpenAI protocol
 
-class MockServerTestCase(Checks, ServerTestCase):
+class MockServerTestCase(Checks, harness.MockProviderMixin, ServerTestCase):
     mock_env = {}
 
     @classmethod
-    def setUpClass(cls):
-        cls.mp = MockProvider(port=0).start()
-        cls.mp.set_default(CHAT)
+    def mock_setup(cls, mock):
+        cls.mp = mock
+        mock.set_default(CHAT)
         env = {"INTAKE_ADMIN_TOKEN": ADMIN, "INTAKE_LLM_PROVIDER": "openai",
-               "INTAKE_LLM_URL": cls.mp.url, "INTAKE_LLM_API_KEY": "sk-test",
+               "INTAKE_LLM_URL": mock.url, "INTAKE_LLM_API_KEY": "sk-test",
                "INTAKE_LLM_MODEL": "gpt-test"}
         env.update(cls.mock_env)
-        cls.server_env = env
-        try:
-            super().setUpClass()
-        except BaseException:
-            cls.mp.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            cls.mp.stop()
-            harness.reap_adopted()
+        return env
 
     def setUp(self):
         self.wait_idle()

@@ -24,7 +24,6 @@ sys.dont_write_bytecode = True
 
 import harness  # noqa: E402
 from harness import ServerTestCase, collect, delta_text, main  # noqa: E402
-from mock_provider import MockProvider  # noqa: E402
 
 ADMIN = "admin-" + secrets.token_urlsafe(18)
 FIELDS = ("full_name", "phone", "email", "matter_type", "urgency", "summary")
@@ -38,36 +37,19 @@ def setUpModule():
     harness.become_subreaper()
 
 
-class TurnUnderServer:
+class TurnUnderServer(harness.MockProviderMixin):
     """Mixed into a ServerTestCase per server (cls.web_server)."""
 
-    mock = None
-
     @classmethod
-    def setUpClass(cls):
-        cls.mock = MockProvider(port=0).start()
+    def mock_setup(cls, mock):
         cls.reset_mock()
-        cls.server_env = {
+        return {
             "INTAKE_LLM_PROVIDER": "openai",
-            "INTAKE_LLM_URL": cls.mock.url,
+            "INTAKE_LLM_URL": mock.url,
             "INTAKE_LLM_API_KEY": "sk-test-servers",
             "INTAKE_ADMIN_TOKEN": ADMIN,
             "INTAKE_EXTRACT_TIMEOUT_MS": "10000",
         }
-        try:
-            super().setUpClass()
-        except BaseException:
-            cls.mock.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            harness.reap_adopted()
-            if cls.mock is not None:
-                cls.mock.stop()
 
     @classmethod
     def reset_mock(cls, delay_ms=40):
