@@ -132,7 +132,7 @@ api_cancel(struct ctx *c)
 {
 	if (api_auth_conv(c, 0) == -1)
 		return;
-	switch (store_cancel(c->db, c->route.arg)) {
+	switch (store_cancel(c->db, c->route.arg, &c->self)) {
 	case 1:
 		http_json(&c->h, 202, json_pack("{s:s}", "status",
 		    "cancelling"));

@@ -60,7 +60,7 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 {
 	struct reply_view	v;
 	int64_t			started = util_mono_ms(), last_write;
-	size_t			pos;
+	size_t			pos, back, off;
 	int			rc, first = 1;
 
 	/* The first read is from 0, to round from down to a character. */
@@ -87,8 +87,14 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 	events_turn(&c->h, v.turn, v.user_id, v.id);
 	last_write = util_mono_ms();
 	for (;;) {
+		/*
+		 * Later reads start a few bytes early: a resume offset that
+		 * was beyond the saved text may fall inside a character, and
+		 * is rounded down once the bytes before it are there.
+		 */
+		back = pos >= 3 ? 3 : pos;
 		if (!first && (rc = store_reply_read(c->db, c->route.arg,
-		    msg_id, pos, &c->self, &v)) != 1)
+		    msg_id, pos - back, &c->self, &v)) != 1)
 			break;
 		if (first) {
 			/* v holds the text from 0: skip to pos. */
@@ -96,8 +102,11 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 				events_delta(&c->h, v.length, v.text + pos,
 				    v.text_len - pos);
 			first = 0;
-		} else if (v.length > pos)
-			events_delta(&c->h, v.length, v.text, v.text_len);
+		} else if (v.length > pos) {
+			off = utf8_floor(v.text, v.text_len, back);
+			events_delta(&c->h, v.length, v.text + off,
+			    v.text_len - off);
+		}
 		if (v.length > pos) {
 			last_write = util_mono_ms();
 			pos = v.length;

@@ -338,10 +338,16 @@ run_cgi(void)
 static int
 listen_on(const char *path)
 {
+	mode_t	old;
+
 	if (FCGX_Init() != 0)
 		return -1;
 	unlink(path);
-	if ((listen_fd = FCGX_OpenSocket(path, 128)) == -1) {
+	/* Born 0660: no moment when another account could connect. */
+	old = umask(0117);
+	listen_fd = FCGX_OpenSocket(path, 128);
+	umask(old);
+	if (listen_fd == -1) {
 		log_warn("listen %s", path);
 		return -1;
 	}

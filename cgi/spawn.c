@@ -12,12 +12,14 @@
  * response it follows can end whatever it does.
  */
 #define _GNU_SOURCE	/* close_range */
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +81,16 @@ spawn_init(const struct config *cfg, int cgi)
 static int
 spawn_job(int64_t id)
 {
-	char	 arg[32], *argv[4];
-	pid_t	 pid, pid2;
-	int	 status, fd;
+	struct rlimit	 rl;
+	sigset_t	 none;
+	char		 arg[32], *argv[4];
+	pid_t		 pid, pid2;
+	int		 status, fd, maxfd = 1024;
 
+	/* What the children need, made before the fork. */
+	sigemptyset(&none);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		maxfd = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
 	snprintf(arg, sizeof(arg), "%lld", (long long)id);
 	argv[0] = spawn_path;
 	argv[1] = (char *)"--job";
@@ -109,7 +117,12 @@ spawn_job(int64_t id)
 				fd = STDIN_FILENO;
 			dup2(fd, STDERR_FILENO);
 		}
-		close_range(3, ~0U, 0);
+		/* Without close_range (old kernels, seccomp), one by one. */
+		if (close_range(3, ~0U, 0) == -1)
+			for (fd = 3; fd < maxfd; fd++)
+				close(fd);
+		/* The workers block SIGTERM and co.; the extractor must not. */
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execve(spawn_path, argv, spawn_env);
 		_exit(127);
 	}
@@ -133,7 +146,8 @@ spawn_extractor(sqlite3 *db, const struct config *cfg, const char *conv_id,
 
 	if (db == NULL || spawn_path[0] == '\0')
 		return;
-	switch (jobs_claim_turn(db, conv_id, turn, cfg->max_extractors, &id)) {
+	switch (jobs_claim_turn(db, conv_id, turn, cfg->max_extractors,
+	    cfg->stale_ms, &id)) {
 	case 1:
 		if (spawn_job(id) == -1)
 			jobs_unclaim(db, id);

@@ -27,6 +27,7 @@
 #define HEARTBEAT_MS	2000
 #define SAVE_WAIT_MS	5000	/* unsaved this long: wait for the lock */
 #define SAVE_RETRY_MS	50	/* between tries while the lock is taken */
+#define FINISH_TRIES	3
 
 struct relay {
 	struct ctx	*c;
@@ -166,6 +167,30 @@ turn_request(struct ctx *c, struct message_req *m)
 	return -1;
 }
 
+/*
+ * The final save, tried FINISH_TRIES times; if the whole reply cannot be
+ * saved, the row is at least made final (error, with the text saved so
+ * far), so it never stays "streaming" after the client was told it
+ * ended.  0, or -1 when the whole reply was not saved.
+ */
+static int
+turn_finish(struct ctx *c, int64_t msg_id, enum msg_status st,
+    const char *text, size_t len, const char *error)
+{
+	int	i;
+
+	for (i = 0; i < FINISH_TRIES; i++) {
+		if (store_reply_finish(c->db, msg_id, st, text, len, error) == 0)
+			return 0;
+		util_sleep_ms(100 << i);
+	}
+	log_warnx("reply %lld: could not be saved whole; keeping what was "
+	    "saved so far", (long long)msg_id);
+	store_reply_finish(c->db, msg_id, MSG_ERROR, NULL, 0,
+	    "The reply could not be saved.");
+	return -1;
+}
+
 /* Generate, relay and save the reply of a turn just begun. */
 static void
 turn_stream(struct ctx *c, const struct turn_ids *ids)
@@ -227,8 +252,7 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 		    (long long)r.msg_id, c->route.arg, ids->turn, res.why);
 	} else
 		st = MSG_COMPLETE;
-	if (store_reply_finish(c->db, r.msg_id, st, r.buf, r.len, error)
-	    == -1) {
+	if (turn_finish(c, r.msg_id, st, r.buf, r.len, error) == -1) {
 		st = MSG_ERROR;
 		error = "The reply could not be saved.";
 	}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,9 +24,6 @@ struct db_migration {
 };
 extern const struct db_migration db_migrations[];
 extern const int db_n_migrations;
-
-/* Every handle's busy timeout (the same for all; set by db_open). */
-static long	db_busy_ms;
 
 /*
  * A handle belongs to one thread, so the busy handler's state is the
@@ -44,14 +42,13 @@ static _Thread_local int	db_nowait;
 static int
 db_busy(void *arg, int count)
 {
-	int64_t	now = util_mono_ms();
+	int64_t	now = util_mono_ms(), limit = (int64_t)(intptr_t)arg;
 
-	(void)arg;
 	if (db_nowait)
 		return 0;
 	if (count == 0)
 		db_busy_since = now;
-	if (now - db_busy_since >= db_busy_ms)
+	if (now - db_busy_since >= limit)
 		return 0;
 	util_sleep_ms(count < 10 ? count + 1 : 10);
 	return 1;
@@ -267,8 +264,7 @@ db_open(const char *path, long busy_timeout_ms)
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
 	}
-	db_busy_ms = busy_timeout_ms;
-	sqlite3_busy_handler(db, db_busy, NULL);
+	sqlite3_busy_handler(db, db_busy, (void *)(intptr_t)busy_timeout_ms);
 	sqlite3_extended_result_codes(db, 0);
 	if (db_exec(db, "PRAGMA journal_mode=WAL", "wal") == -1 ||
 	    db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"

@@ -92,9 +92,11 @@ jobs_returning(sqlite3 *db, sqlite3_stmt *st, struct job *j,
  * tries, already bound) and fill j.  st is finalized.  1 claimed, 0 cap
  * full or nothing to claim, -1 on error.
  */
+static int	jobs_reclaim_locked(sqlite3 *, long);
+
 static int
-jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, struct job *j,
-    const char *what)
+jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, long stale_ms,
+    struct job *j, const char *what)
 {
 	int	n, rc = -1;
 
@@ -106,6 +108,14 @@ jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, struct job *j,
 		return -1;
 	}
 	if ((n = jobs_running(db)) == -1)
+		goto out;
+	/*
+	 * The cap looks full: some of its slots may be held by extractors
+	 * that died (a restart, a kill).  Give those back first, or with no
+	 * sweep running no extractor would ever start again.
+	 */
+	if (n >= cap && jobs_reclaim_locked(db, stale_ms) > 0 &&
+	    (n = jobs_running(db)) == -1)
 		goto out;
 	if (n >= cap) {
 		rc = 0;
@@ -123,7 +133,7 @@ out:
 
 int
 jobs_claim_turn(sqlite3 *db, const char *conv_id, int turn, long cap,
-    int64_t *id)
+    long stale_ms, int64_t *id)
 {
 	sqlite3_stmt	*st;
 	struct job	 j;
@@ -138,7 +148,7 @@ jobs_claim_turn(sqlite3 *db, const char *conv_id, int turn, long cap,
 		db_bind_text(st, 2, conv_id, -1);
 		sqlite3_bind_int(st, 3, turn);
 	}
-	rc = jobs_claim(db, st, cap, &j, "jobs_claim_turn");
+	rc = jobs_claim(db, st, cap, stale_ms, &j, "jobs_claim_turn");
 	*id = j.id;
 	return rc;
 }
@@ -180,7 +190,7 @@ jobs_attach(sqlite3 *db, int64_t id, long pid, int64_t start, struct job *j)
 
 int
 jobs_claim_next(sqlite3 *db, long pid, int64_t start, long cap,
-    struct job *j)
+    long stale_ms, struct job *j)
 {
 	sqlite3_stmt	*st;
 
@@ -193,7 +203,7 @@ jobs_claim_next(sqlite3 *db, long pid, int64_t start, long cap,
 		sqlite3_bind_int64(st, 2, start);
 		sqlite3_bind_int64(st, 3, util_wall_ms());
 	}
-	return jobs_claim(db, st, cap, j, "jobs_claim_next");
+	return jobs_claim(db, st, cap, stale_ms, j, "jobs_claim_next");
 }
 
 int
@@ -223,16 +233,19 @@ jobs_fail(sqlite3 *db, int64_t id, const char *error)
 	return jobs_step(db, st, "jobs_fail") == -1 ? -1 : 0;
 }
 
-int
-jobs_reclaim(sqlite3 *db, long stale_ms, int retry_failed)
+/*
+ * Inside a write transaction: running jobs whose extractor is gone (a
+ * dead or zombie pid, or never attached within stale_ms) go back to
+ * pending.  Returns how many, or -1.
+ */
+static int
+jobs_reclaim_locked(sqlite3 *db, long stale_ms)
 {
 	sqlite3_stmt	*st = NULL, *up = NULL;
 	int64_t		 now = util_wall_ms(), claimed, id;
 	int		 n = 0, step;
 	long		 pid;
 
-	if (db_begin(db) == -1)
-		return -1;
 	st = db_prepare(db, "SELECT id, pid, pid_start, claimed_at FROM jobs "
 	    "WHERE state = 'running'");
 	up = db_prepare(db, "UPDATE jobs SET state = 'pending', pid = NULL, "
@@ -258,7 +271,24 @@ jobs_reclaim(sqlite3 *db, long stale_ms, int retry_failed)
 		goto fail;
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
-	st = up = NULL;
+	return n;
+fail:
+	log_warnx("jobs_reclaim: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return -1;
+}
+
+int
+jobs_reclaim(sqlite3 *db, long stale_ms, int retry_failed)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 n;
+
+	if (db_begin(db) == -1)
+		return -1;
+	if ((n = jobs_reclaim_locked(db, stale_ms)) == -1)
+		goto fail;
 	if (!retry_failed)
 		return db_commit(db) == -1 ? -1 : n;
 	st = db_prepare(db, "UPDATE jobs SET state = 'pending', updated_at = "
@@ -266,15 +296,15 @@ jobs_reclaim(sqlite3 *db, long stale_ms, int retry_failed)
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int(st, 1, JOBS_TRIES_MAX);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_warnx("jobs_reclaim: %s", sqlite3_errmsg(db));
 		goto fail;
+	}
 	n += sqlite3_changes(db);
 	sqlite3_finalize(st);
 	return db_commit(db) == -1 ? -1 : n;
 fail:
-	log_warnx("jobs_reclaim: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	sqlite3_finalize(up);
 	db_rollback(db);
 	return -1;
 }

@@ -29,11 +29,13 @@ int	jobs_add(sqlite3 *, const char *conv_id, int turn);
 
 /*
  * Claim the turn's pending job for a new extractor, if fewer than cap
- * run.  Returns 1 with *id set, 0 when the cap is full or the job is not
- * pending (someone else has it), -1 on error.
+ * run (jobs of extractors that died, or never attached within stale_ms,
+ * do not count: they are made pending again).  Returns 1 with *id set, 0
+ * when the cap is full or the job is not pending (someone else has it),
+ * -1 on error.
  */
 int	jobs_claim_turn(sqlite3 *, const char *conv_id, int turn, long cap,
-	    int64_t *id);
+	    long stale_ms, int64_t *id);
 
 /* Give a claimed job back (its extractor could not be started). */
 int	jobs_unclaim(sqlite3 *, int64_t id);
@@ -51,7 +53,7 @@ int	jobs_attach(sqlite3 *, int64_t id, long pid, int64_t start,
  * filled, 0 when there is none or the cap is full, -1 on error.
  */
 int	jobs_claim_next(sqlite3 *, long pid, int64_t start, long cap,
-	    struct job *j);
+	    long stale_ms, struct job *j);
 
 /* The job ended: done, or failed with a reason (tries counted). */
 int	jobs_done(sqlite3 *, int64_t id);

@@ -550,6 +550,10 @@ store_history(sqlite3 *db, const char *conv_id, int turn, long max,
 		out->n = n;
 		free(parts);
 	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		goto fail;
+	}
 	sqlite3_finalize(st);
 	return (int)n;
 fail:
@@ -624,8 +628,8 @@ store_reply_finish(sqlite3 *db, int64_t msg_id, enum msg_status status,
 {
 	if (db_begin(db) == -1)
 		return -1;
-	if (store_finish_locked(db, msg_id, status, text ? text : "", len,
-	    error) == -1) {
+	/* text NULL: fold in the parts saved so far. */
+	if (store_finish_locked(db, msg_id, status, text, len, error) == -1) {
 		db_rollback(db);
 		return -1;
 	}
@@ -649,22 +653,36 @@ store_reply_cancelled(sqlite3 *db, int64_t msg_id)
 }
 
 int
-store_cancel(sqlite3 *db, const char *conv_id)
+store_cancel(sqlite3 *db, const char *conv_id, const struct store_owner *self)
 {
-	sqlite3_stmt	*st;
-	int		 rc = -1;
+	sqlite3_stmt	*st = NULL;
+	int		 alive, rc = -1;
 
+	/* A reply whose writer is gone is not streaming: nothing to stop. */
+	if (db_begin(db) == -1)
+		return -1;
+	if ((alive = store_reap_locked(db, conv_id, self)) == -1)
+		goto out;
+	if (alive == 0) {
+		rc = 0;
+		goto out;
+	}
 	if ((st = db_prepare(db, "UPDATE messages SET cancel = 1 WHERE "
 	    "conversation_id = ? AND role = 'assistant' AND "
 	    "status = 'streaming'")) == NULL)
-		return -1;
+		goto out;
 	db_bind_text(st, 1, conv_id, -1);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = sqlite3_changes(db) > 0;
 	else
 		log_warnx("store_cancel: %s", sqlite3_errmsg(db));
+out:
 	sqlite3_finalize(st);
-	return rc;
+	if (rc == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db) == -1 ? -1 : rc;
 }
 
 /* Within a read transaction: fill v from row msg_id from byte from on. */

@@ -114,8 +114,9 @@ int		store_reply_save(sqlite3 *, int64_t msg_id, size_t off,
 		    const char *text, size_t len, int wait);
 
 /*
- * Make the reply final: its whole text, its status and the error told to
- * the visitor (or NULL); its parts are folded in and removed.  0, or -1.
+ * Make the reply final: its whole text (or, with text NULL, the parts
+ * saved so far), its status and the error told to the visitor (or NULL);
+ * its parts are removed.  0, or -1.
  */
 int		store_reply_finish(sqlite3 *, int64_t msg_id,
 		    enum msg_status status, const char *text, size_t len,
@@ -124,8 +125,13 @@ int		store_reply_finish(sqlite3 *, int64_t msg_id,
 /* 1 when a cancel of reply msg_id was asked for, 0 when not, -1. */
 int		store_reply_cancelled(sqlite3 *, int64_t msg_id);
 
-/* Ask the conversation's streaming reply to stop.  1 asked, 0 none, -1. */
-int		store_cancel(sqlite3 *, const char *conv_id);
+/*
+ * Ask the conversation's streaming reply to stop, in one BEGIN IMMEDIATE
+ * that first marks a reply whose writer is gone as interrupted.  1
+ * asked, 0 nothing streaming, -1 on error.
+ */
+int		store_cancel(sqlite3 *, const char *conv_id,
+		    const struct store_owner *self);
 
 /* What a reader sees of one reply at a moment. */
 struct reply_view {

@@ -77,7 +77,8 @@ drain(sqlite3 *db, const struct config *cfg, long pid, int64_t start)
 	struct job	j;
 
 	jobs_reclaim(db, cfg->stale_ms, 0);
-	while (jobs_claim_next(db, pid, start, cfg->max_extractors, &j) == 1)
+	while (jobs_claim_next(db, pid, start, cfg->max_extractors,
+	    cfg->stale_ms, &j) == 1)
 		if (job_do(db, cfg, &j) == -1)
 			break;
 }

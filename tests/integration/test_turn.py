@@ -540,11 +540,32 @@ def plant_orphan(db_path, heartbeat_ms_ago, partial):
     return conv, token, mid
 
 
+def plant_dead_job(db_path):
+    """A conversation whose turn 1 extraction job is 'running' under a
+    pid that has exited (a killed extractor).  Returns the job id."""
+    conv = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    ts = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    c = sqlite3.connect(db_path, timeout=10)
+    try:
+        with c:
+            c.execute("INSERT INTO conversations (id, token, created_at, "
+                      "updated_at) VALUES (?, 't', ?, ?)", (conv, ts, ts))
+            cur = c.execute(
+                "INSERT INTO jobs (conversation_id, turn, state, pid, "
+                "pid_start, claimed_at, tries, created_at, updated_at) "
+                "VALUES (?, 1, 'running', ?, 0, ?, 1, ?, ?)",
+                (conv, dead_pid(), int(time.time() * 1000), ts, ts))
+            return cur.lastrowid
+    finally:
+        c.close()
+
+
 class InterruptedTests(Checks, ServerTestCase):
     """A reply whose writer died is marked interrupted by whoever reads it.
     The orphans are planted before the server starts (see
     SharedDatabaseTests for why not while it runs)."""
     word_delay_ms = 5
+    server_env = {"INTAKE_MAX_EXTRACTORS": "1"}
     PARTIAL = "Partial reply, cut"
 
     @classmethod
@@ -555,6 +576,42 @@ class InterruptedTests(Checks, ServerTestCase):
         cls.fresh = plant_orphan(srv.db_path, 0, cls.PARTIAL)
         # fresh heartbeat, dead owner: found first by a new message
         cls.by_post = plant_orphan(srv.db_path, 0, cls.PARTIAL)
+        # fresh heartbeat, dead owner: found first by a cancel
+        cls.by_cancel = plant_orphan(srv.db_path, 0, cls.PARTIAL)
+        # a dead extractor's job holding every slot of the cap (1)
+        cls.dead_job = plant_dead_job(srv.db_path)
+
+    def test_cancel_with_dead_writer_is_409(self):
+        """Nothing streams when the writer is gone: 409 not_streaming,
+        and the reply is marked interrupted, not cancelled."""
+        conv, token, mid = self.by_cancel
+        status, _, body = self.server.call(
+            "POST", "/api/conversations/%s/cancel" % conv, b"{}",
+            dict(self.server.auth(token),
+                 **{"Content-Type": "application/json"}))
+        self.assertEqual(status, 409, body)
+        self.assertIn(b"not_streaming", body)
+        row = self.msg_row(mid)
+        self.assertEqual((row["status"], row["text"]),
+                         ("interrupted", self.PARTIAL))
+
+    def test_dead_extractor_does_not_hold_the_cap(self):
+        """With the only slot held by a dead extractor's job and no sweep,
+        a new turn's extraction still runs (the slot is reclaimed)."""
+        conv, token = self.server.create_conversation()
+        r, events = self.server.turn(conv, token, "My number is "
+                                     "555-201-3344.")
+        self.assertEqual(events[-1].event, "done")
+
+        def landed():
+            return self.server.query(
+                "SELECT count(*) FROM lead_fields WHERE conversation_id = ? "
+                "AND field = 'phone'", (conv,))[0][0] == 1
+        self.server.wait_for(landed, timeout=15, what="the extraction")
+        job = self.server.query("SELECT state FROM jobs WHERE id = ?",
+                                (self.dead_job,))[0]
+        self.assertNotEqual(job["state"], "running",
+                            "the dead extractor's job still holds its slot")
 
     def test_interrupted_reply(self):
         conv, token, mid = self.old
