@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 enum err {
 	E_CONNECT,
 	E_IO,
@@ -116,22 +118,13 @@ static pthread_barrier_t barrier;
 static long		 next_slot;
 static int64_t		 t_start, t_deadline;
 
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 sleep_until(int64_t t)
 {
 	struct timespec	ts;
 	int64_t		d;
 
-	while ((d = t - now_us()) > 0) {
+	while ((d = t - util_mono_us()) > 0) {
 		ts.tv_sec = d / 1000000;
 		ts.tv_nsec = (d % 1000000) * 1000;
 		nanosleep(&ts, NULL);
@@ -321,7 +314,7 @@ http_do(int port, const char *req, size_t reqlen, struct resp *r,
 	int			 fd, one = 1, head = 0;
 	int64_t			 t;
 
-	tu->t_send = now_us();
+	tu->t_send = util_mono_us();
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		tu->err = E_CONNECT;
 		return -1;
@@ -349,7 +342,7 @@ http_do(int port, const char *req, size_t reqlen, struct resp *r,
 		}
 	for (;;) {
 		n = recv(fd, buf + len, bufsz - len, 0);
-		t = now_us();
+		t = util_mono_us();
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -678,7 +671,7 @@ worker_main(void *arg)
 		slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED);
 		if (o.turns > 0 && slot >= o.turns)
 			break;
-		if (now_us() >= t_deadline)
+		if (util_mono_us() >= t_deadline)
 			break;
 		if (o.rate > 0)
 			sleep_until(t_start + (int64_t)((double)slot * 1e6 /
@@ -766,12 +759,12 @@ main(int argc, char *argv[])
 		}
 	}
 	pthread_barrier_wait(&barrier);
-	t_start = now_us();
+	t_start = util_mono_us();
 	t_deadline = t_start + (int64_t)(o.seconds * 1e6);
 	pthread_barrier_wait(&barrier);
 	for (i = 0; i < o.conc; i++)
 		pthread_join(ws[i].tid, NULL);
-	t_end = now_us();
+	t_end = util_mono_us();
 	el = (double)(t_end - t_start) / 1e6;
 
 	f = o.records ? fopen(o.records, "w") : NULL;

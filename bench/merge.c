@@ -38,6 +38,7 @@
 #include "log.h"
 #include "merge.h"
 #include "store.h"
+#include "util.h"
 
 #define PROCS_MAX	256
 #define BUSY_MS		5000
@@ -54,15 +55,6 @@ busy_short(void *arg, int n)
 		return 0;
 	usleep((useconds_t)(busy_us / 2 + random() % (busy_us + 1)));
 	return 1;
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* What child c offers in its merge k. */
@@ -117,11 +109,11 @@ child(const char *path, int c, int merges, int leads, int start_fd,
 	(void)read(start_fd, &b, 1);	/* EOF: go */
 	for (k = 0; k < merges; k++) {
 		offer(c, k, ex, &turn);
-		t0 = now_us();
+		t0 = util_mono_us();
 		if (lk != -1)
 			flock(lk, LOCK_EX);
 		dt = lead_merge(db, conv, turn, k % 2 ? LEAD_SOURCE_MODEL :
-		    LEAD_SOURCE_RULES, ex, 1, NULL) == 0 ? now_us() - t0 : -1;
+		    LEAD_SOURCE_RULES, ex, 1, NULL) == 0 ? util_mono_us() - t0 : -1;
 		if (lk != -1)
 			flock(lk, LOCK_UN);
 		if (write(out_fd, &dt, sizeof(dt)) != sizeof(dt))
@@ -236,14 +228,14 @@ main(int argc, char *argv[])
 	if ((t = calloc((size_t)procs * (size_t)merges, sizeof(*t))) == NULL)
 		return 1;
 	usleep(200000);		/* every child has its handle open */
-	t0 = now_us();
+	t0 = util_mono_us();
 	close(start[1]);
 	while (read(out[0], &dt, sizeof(dt)) == sizeof(dt))
 		if (dt < 0)
 			failed++;
 		else if (n < procs * merges)
 			t[n++] = dt;
-	wall = now_us() - t0;
+	wall = util_mono_us() - t0;
 	for (i = 0; i < procs; i++)
 		if (waitpid(pids[i], &status, 0) == -1 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 0)

@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define IN_MAX		(4 << 20)	/* a request larger than this is refused */
 #define TAG_MAX		40
 #define MAXEV		256
@@ -111,15 +113,6 @@ static const char EXTRACT_BODY[] = "{\"id\":\"chatcmpl-bench1\",\"object\":"
     "after a divorce.\\\"}\",\"refusal\":null},\"logprobs\":null,"
     "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":120,"
     "\"completion_tokens\":48,\"total_tokens\":168}}";
-
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void
 on_signal(int sig)
@@ -313,7 +306,7 @@ stream_tick(struct conn *c)
 	} while (c->s.delay_ms <= 0 && c->tok < c->s.tokens);
 	if (conn_flush(c) == -1)
 		return -1;
-	t = now_us();
+	t = util_mono_us();
 	if (c->first_us == 0)
 		c->first_us = t;
 	if (c->times != NULL)
@@ -354,7 +347,7 @@ stream_start(struct conn *c)
 	if (c->s.first_ms > 0) {
 		if (conn_flush(c) == -1)
 			return;
-		c->first_us = now_us();
+		c->first_us = util_mono_us();
 		c->due = c->first_us + c->s.first_ms * 1000;
 		return;
 	}
@@ -476,7 +469,7 @@ dispatch(struct conn *c)
 		if (c->s.extract_ms <= 0)
 			extract_send(c);
 		else
-			c->due = now_us() + c->s.extract_ms * 1000;
+			c->due = util_mono_us() + c->s.extract_ms * 1000;
 		return;
 	}
 	find_tag(c, body, blen);
@@ -600,7 +593,7 @@ static int
 timers(void)
 {
 	struct conn	*c;
-	int64_t		 now = now_us(), next = 0;
+	int64_t		 now = util_mono_us(), next = 0;
 	int		 fd;
 
 	for (fd = 0; fd <= maxfd; fd++) {
@@ -615,7 +608,7 @@ timers(void)
 				extract_send(c);
 				continue;
 			}
-			now = now_us();
+			now = util_mono_us();
 		}
 		if (conns[fd] == c && c->due != 0 && (next == 0 ||
 		    c->due < next))
@@ -698,8 +691,8 @@ main(int argc, char *argv[])
 	printf("port %d\n", ntohs(sa.sin_port));
 	fflush(stdout);
 
-	deadline = now_us() + (int64_t)max_s * 1000000;
-	while (!stop && now_us() < deadline) {
+	deadline = util_mono_us() + (int64_t)max_s * 1000000;
+	while (!stop && util_mono_us() < deadline) {
 		to = timers();
 		if (to < 0 || to > 1000)
 			to = 1000;

@@ -20,6 +20,9 @@ int		util_random_id(size_t nbytes, char *out, size_t outsz);
 /* Monotonic milliseconds, for intervals. */
 int64_t		util_mono_ms(void);
 
+/* Monotonic microseconds, for measurements. */
+int64_t		util_mono_us(void);
+
 /* Wall-clock milliseconds since the epoch. */
 int64_t		util_wall_ms(void);
 

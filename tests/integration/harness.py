@@ -581,26 +581,14 @@ class Server:
     def start(self):
         self.init_db()
         LIVE_SERVERS.add(self)
+        launch = (self._launch_lighttpd if self.server == "lighttpd"
+                  else self._launch_apache)
         if self.server != "lighttpd":
-            return self._start_apache()
+            self._chown_web()
         last = None
         for attempt in range(3):      # a port taken in between: try again
             self.port = free_port()
-            gen = subprocess.run(
-                [os.path.join(TOP, "scripts", "lighttpd-conf.sh"), BUILD_DIR,
-                 self.rundir, str(self.port)],
-                env=self.env, cwd=TOP, capture_output=True, timeout=30)
-            if gen.returncode != 0:
-                raise HarnessError("lighttpd-conf.sh failed: %s" %
-                                   gen.stderr.decode("utf-8", "replace"))
-            with open(self.conf, "wb") as f:
-                f.write(gen.stdout)
-            open(self.errlog, "ab").close()
-            self.proc = subprocess.Popen(
-                ["lighttpd", "-D", "-f", self.conf], env=self.env, cwd=TOP,
-                stdin=subprocess.DEVNULL,
-                stdout=open(self.outlog, "ab"),
-                stderr=subprocess.STDOUT)
+            launch()
             try:
                 self._wait_healthy()
                 self._note_children()
@@ -611,53 +599,50 @@ class Server:
         raise HarnessError("server did not start: %s\n%s" %
                            (last, self.log_tail()))
 
-    def _start_apache(self):
+    def _write_conf(self, cmd):
+        """Run a scripts/*-conf.sh command; its output is self.conf."""
+        gen = subprocess.run(cmd, env=self.env, cwd=TOP, capture_output=True,
+                             timeout=30)
+        if gen.returncode != 0:
+            raise HarnessError("%s failed: %s" % (
+                os.path.basename(cmd[0]),
+                gen.stderr.decode("utf-8", "replace")))
+        with open(self.conf, "wb") as f:
+            f.write(gen.stdout)
+        for p in (self.errlog, self.outlog):
+            open(p, "ab").close()
+
+    def _launch_lighttpd(self):
+        self._write_conf([os.path.join(TOP, "scripts", "lighttpd-conf.sh"),
+                          BUILD_DIR, self.rundir, str(self.port)])
+        self.proc = subprocess.Popen(
+            ["lighttpd", "-D", "-f", self.conf], env=self.env, cwd=TOP,
+            stdin=subprocess.DEVNULL, stdout=open(self.outlog, "ab"),
+            stderr=subprocess.STDOUT)
+
+    def _launch_apache(self):
         mode = APACHE_MODES[self.server]
+        self._write_conf([os.path.join(TOP, "scripts", "apache-conf.sh"),
+                          mode, self.bindir, self.rundir, str(self.port),
+                          self.www])
         self._chown_web()
-        last = None
-        for attempt in range(3):
-            self.port = free_port()
-            gen = subprocess.run(
-                [os.path.join(TOP, "scripts", "apache-conf.sh"), mode,
-                 self.bindir, self.rundir, str(self.port), self.www],
-                env=self.env, cwd=TOP, capture_output=True, timeout=30)
-            if gen.returncode != 0:
-                raise HarnessError("apache-conf.sh failed: %s" %
-                                   gen.stderr.decode("utf-8", "replace"))
-            with open(self.conf, "wb") as f:
-                f.write(gen.stdout)
-            for p in (self.errlog, self.outlog):
-                open(p, "ab").close()
-            self._chown_web()
-            if mode == "proxy":
-                cmd = [os.path.join(self.bindir, "intake.fcgi"), "--listen",
-                       os.path.join(self.rundir, "intake.sock")]
-                if _web_user() is not None:
-                    cmd = ["setpriv", "--reuid=www-data", "--regid=www-data",
-                           "--init-groups", "--"] + cmd
-                self.helper = subprocess.Popen(
-                    cmd, env=self.env, cwd=self.tmp,
-                    stdin=subprocess.DEVNULL,
-                    stdout=open(self.outlog, "ab"),
-                    stderr=subprocess.STDOUT)
-                sock = os.path.join(self.rundir, "intake.sock")
-                deadline = time.monotonic() + START_TIMEOUT
-                while not os.path.exists(sock) and \
-                        time.monotonic() < deadline:
-                    time.sleep(0.02)
-            self.proc = subprocess.Popen(
-                ["apache2", "-D", "FOREGROUND", "-f", self.conf],
-                env=self.env, cwd=self.tmp, stdin=subprocess.DEVNULL,
+        if mode == "proxy":
+            cmd = [os.path.join(self.bindir, "intake.fcgi"), "--listen",
+                   os.path.join(self.rundir, "intake.sock")]
+            if _web_user() is not None:
+                cmd = ["setpriv", "--reuid=www-data", "--regid=www-data",
+                       "--init-groups", "--"] + cmd
+            self.helper = subprocess.Popen(
+                cmd, env=self.env, cwd=self.tmp, stdin=subprocess.DEVNULL,
                 stdout=open(self.outlog, "ab"), stderr=subprocess.STDOUT)
-            try:
-                self._wait_healthy()
-                self._note_children()
-                return self
-            except HarnessError as e:
-                last = e
-                self.stop()
-        raise HarnessError("server did not start: %s\n%s" %
-                           (last, self.log_tail()))
+            sock = os.path.join(self.rundir, "intake.sock")
+            deadline = time.monotonic() + START_TIMEOUT
+            while not os.path.exists(sock) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self.proc = subprocess.Popen(
+            ["apache2", "-D", "FOREGROUND", "-f", self.conf],
+            env=self.env, cwd=self.tmp, stdin=subprocess.DEVNULL,
+            stdout=open(self.outlog, "ab"), stderr=subprocess.STDOUT)
 
     def _wait_healthy(self):
         deadline = time.monotonic() + START_TIMEOUT

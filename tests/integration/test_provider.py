@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+import harness  # noqa
 from harness import (ServerTestCase, collect, delta_text, free_port,  # noqa
                      main, read_events)
 from mock_provider import MockProvider, split_words  # noqa
@@ -87,7 +88,7 @@ LOG_LINE = re.compile(r"^\S+ (\S+)\[\d+\] \w+: (.*)$")
 PROGRAM = "intake.fcgi"
 
 
-class ProviderChecks:
+class ProviderChecks(harness.MockProviderMixin):
     """Helpers and assertions shared by every class (mixed into a
     ServerTestCase; cls.proto is "openai" or "anthropic")."""
 
@@ -99,23 +100,9 @@ class ProviderChecks:
         return base_env(cls.proto, url)
 
     @classmethod
-    def setUpClass(cls):
-        cls.mock = MockProvider(port=0).start()
-        cls.mock.set_default(EXTRACT_DEFAULT)
-        cls.server_env = cls.make_env(cls.mock.url)
-        try:
-            super().setUpClass()
-        except BaseException:
-            cls.mock.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            if cls.mock is not None:
-                cls.mock.stop()
+    def mock_setup(cls, mock):
+        mock.set_default(EXTRACT_DEFAULT)
+        return cls.make_env(mock.url)
 
     def setUp(self):
         super().setUp()
