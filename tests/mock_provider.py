@@ -2,7 +2,7 @@
 """mock_provider.py: a fake model provider for intake's tests.
 
 It speaks the two protocols intake uses, byte for byte the way the real
-recordings in shared/fixtures/llm-streams/ show them:
+recordings in tests/fixtures/llm-streams/ show them:
 
   POST /v1/chat/completions   OpenAI-compatible; "stream": true gives SSE
                               `data: {...}\\n\\n` chunks ending in
@@ -83,12 +83,11 @@ _ALNUM = string.ascii_letters + string.digits
 
 
 def fixtures_dir():
-    """The fixtures folder: $FIXTURES, else <repo>/../shared/fixtures/llm-streams."""
+    """The fixtures folder: $FIXTURES, else <repo>/tests/fixtures/llm-streams."""
     d = os.environ.get("FIXTURES")
     if d:
         return d
-    return os.path.normpath(os.path.join(REPO, "..", "shared", "fixtures",
-                                         "llm-streams"))
+    return os.path.join(REPO, "tests", "fixtures", "llm-streams")
 
 
 def fixture_path(name):

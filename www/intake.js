@@ -5,7 +5,9 @@
  * the page sends a message (POST …/messages, read as SSE), and whenever it
  * loses the stream (network drop, reload, another tab started the turn) it
  * catches up from GET …/{id} and follows the rest with the events endpoint
- * from the byte offset it already shows.
+ * from the byte offset it already shows.  Both streams are read with fetch
+ * (the token goes in the Authorization header, never in a URL) through the
+ * one SSE parser in sse.js, which index.html loads before this file.
  *
  * DOM: #messages holds one wrapper per stored message,
  *   <div class="msg msg--ROLE">
@@ -25,6 +27,7 @@
   const STALL_MS = 60000;                       // silence on a reply stream that counts as a drop
 
   const NET_TROUBLE = "We couldn't reach the server — retrying…";
+  const BUSY = 'The server is busy — the reply will continue in a moment…';
   const STATUS_NOTES = {
     cancelled: 'Stopped.',
     error: 'Something went wrong and this reply could not be finished.',
@@ -52,7 +55,8 @@
     live: null,      // the assistant bubble currently streaming (ours or another tab's)
     stopping: false, // a cancel was accepted; the stream will report "cancelled"
     abort: null,     // AbortController of the POST in flight
-    follow: null,    // {settle} of the open EventSource
+    follow: null,    // {settle} of the follow of /events under way
+    followWait: 0,   // ms a 429 on /events asked us to wait
     timer: null      // pending retry of the queue head
   };
 
@@ -148,52 +152,41 @@
 
   /* ---------- SSE over fetch ---------- */
 
-  // WHATWG event-stream rules, fed with decoded text in arbitrary chunks.
-  function createSseParser(onEvent) {
-    let buffer = '';
-    let type = '';
-    let data = [];
-    let lastId = '';
-
-    function handleLine(line) {
-      if (line === '') {
-        if (data.length) onEvent({ event: type || 'message', data: data.join('\n'), id: lastId });
-        type = '';
-        data = [];
-        return;
-      }
-      if (line.charCodeAt(0) === 58) return; // ':' comment, e.g. the server's ": ping"
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.charCodeAt(0) === 32) value = value.slice(1);
-      if (field === 'event') type = value;
-      else if (field === 'data') data.push(value);
-      else if (field === 'id' && value.indexOf('\0') === -1) lastId = value;
-    }
-
-    function drain(final) {
-      let start = 0;
-      let lf = -1;
-      let cr = -1;
+  // Reads an event-stream response through the one parser (sse.js) until
+  // onEvent returns true (the stream's last event), the body ends or breaks,
+  // or abort fires. The server sends ": ping" while it waits, so long silence
+  // means a stuck connection (a buffering proxy, a sleeping laptop): abort it
+  // so the caller resumes. Resolves true when onEvent ended the stream.
+  async function readEvents(res, abort, gen, onEvent) {
+    let ended = false;
+    const parser = window.IntakeSse.createParser((ev) => {
+      if (!ended && gen === state.gen && onEvent(ev)) ended = true;
+    });
+    const reader = res.body.getReader();
+    let lastByte = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastByte > STALL_MS && abort) abort.abort();
+    }, 5000);
+    let finished = false;
+    try {
       for (;;) {
-        if (lf < start) lf = buffer.indexOf('\n', start);
-        if (cr < start) cr = buffer.indexOf('\r', start);
-        if (lf === -1 && cr === -1) break;
-        const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
-        // A CR at the very end may be the first half of a CRLF split across chunks.
-        if (end === cr && end === buffer.length - 1 && !final) break;
-        const next = (end === cr && buffer.charCodeAt(end + 1) === 10) ? end + 2 : end + 1;
-        handleLine(buffer.slice(start, end));
-        start = next;
+        const chunk = await reader.read();
+        lastByte = Date.now();
+        if (chunk.done) {
+          finished = true;
+          parser.end();
+          break;
+        }
+        if (gen !== state.gen) break;
+        parser.push(chunk.value);
+        if (ended) break;
       }
-      buffer = buffer.slice(start);
+    } catch (e) {
+      /* the connection dropped, was aborted, or sent an event over the parser's limit */
     }
-
-    return {
-      push(chunk) { buffer += chunk; drain(false); },
-      end() { drain(true); buffer = ''; }
-    };
+    clearInterval(watchdog);
+    if (!finished) reader.cancel().catch(() => {});
+    return ended;
   }
 
   /* ---------- rendering ---------- */
@@ -550,14 +543,12 @@
     refreshAskAgain();
     updateControls();
 
-    let ended = false;
     const accept = () => {
       if (item.accepted) return;
       dequeue(item);
       clearNotice();
     };
-    const parser = createSseParser((ev) => {
-      if (gen !== state.gen || ended) return;
+    const ended = await readEvents(res, state.abort, gen, (ev) => {
       const data = parseJson(ev.data);
       if (ev.event === 'turn') {
         accept();
@@ -568,35 +559,11 @@
         appendText(reply, data.text, ev.id);
       } else if (ev.event === 'done' || ev.event === 'error') {
         accept();
-        ended = true;
         finishReply(reply, endStatus(ev.event, data));
+        return true;
       }
+      return false;
     });
-
-    const reader = res.body.getReader();
-    const textDecoder = new TextDecoder();
-    // The server sends ": ping" while it waits, so long silence means a stuck
-    // connection (a buffering proxy, a sleeping laptop): drop it and resume.
-    let lastByte = Date.now();
-    const abort = state.abort;
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastByte > STALL_MS && abort) abort.abort();
-    }, 5000);
-    try {
-      for (;;) {
-        const chunk = await reader.read();
-        lastByte = Date.now();
-        if (chunk.done || gen !== state.gen) break;
-        parser.push(textDecoder.decode(chunk.value, { stream: true }));
-        if (ended) break;
-      }
-      if (!ended) parser.push(textDecoder.decode());
-      if (!ended) parser.end();
-    } catch (e) {
-      /* the connection dropped: handled below */
-    }
-    clearInterval(watchdog);
-    if (ended || gen !== state.gen) reader.cancel().catch(() => {});
     if (gen !== state.gen) return;
     state.abort = null;
     if (ended) return;
@@ -609,6 +576,7 @@
     // The turn exists; pick the reply up where this page left it.
     const outcome = await followOnce(reply, gen);
     if (gen !== state.gen || outcome === 'final') return;
+    if (outcome === 'busy') await waitBusy(gen);
     await syncLoop(gen, false);
   }
 
@@ -638,54 +606,66 @@
 
   /* ---------- following a reply with the events endpoint ---------- */
 
-  // Resolves 'final' when the reply ended, 'failed' when the stream broke,
-  // 'other' when the latest reply is not this bubble, 'stale' on teardown.
-  function followOnce(bubble, gen) {
-    return new Promise((resolve) => {
-      if (gen !== state.gen || !state.conv) { resolve('stale'); return; }
-      const url = convPath('/events') + '?token=' + encodeURIComponent(state.conv.token) +
-        '&offset=' + shownBytes(bubble);
-      const source = new EventSource(url);
-      let settled = false;
-      const settle = (outcome) => {
-        if (settled) return;
-        settled = true;
-        // Closing matters: EventSource would otherwise reconnect by itself.
-        source.close();
-        if (state.follow && state.follow.source === source) state.follow = null;
-        resolve(outcome);
-      };
-      state.follow = { source, settle };
-      state.live = bubble;
-      updateControls();
-
-      source.addEventListener('turn', (e) => {
-        if (settled) return;
-        const id = parseJson(e.data).assistant_message_id;
-        if (!id) return;
-        if (bubble.dataset.messageId && bubble.dataset.messageId !== id) settle('other');
-        else bubble.dataset.messageId = id;
+  // Follows the reply in bubble from the bytes it already shows. fetch, not
+  // EventSource: the token goes in the Authorization header, never in the URL
+  // (URLs end up in access logs, proxies and history). Resolves 'final' when
+  // the reply ended, 'failed' when the request or the stream broke, 'other'
+  // when the latest reply is not this bubble (204: there is none), 'busy' on
+  // a 429 (state.followWait says how long to wait), 'stale' on teardown.
+  async function followOnce(bubble, gen) {
+    if (gen !== state.gen || !state.conv) return 'stale';
+    const abort = new AbortController();
+    let outcome = null;
+    const settle = (result) => {
+      if (outcome !== null) return;
+      outcome = result;
+      abort.abort();
+    };
+    const follow = { settle };
+    state.follow = follow;
+    state.live = bubble;
+    updateControls();
+    try {
+      const res = await fetch(convPath('/events'), {
+        headers: authHeaders({ Accept: 'text/event-stream', 'Last-Event-ID': String(shownBytes(bubble)) }),
+        cache: 'no-store',
+        signal: abort.signal
       });
-      source.addEventListener('delta', (e) => {
-        if (!settled) appendText(bubble, parseJson(e.data).text, e.lastEventId);
-      });
-      source.addEventListener('done', (e) => {
-        if (settled) return;
-        finishReply(bubble, endStatus('done', parseJson(e.data)));
-        settle('final');
-      });
-      // One listener gets both the server's "error" event (a MessageEvent with
-      // data) and the browser's own connection error (a plain Event).
-      source.addEventListener('error', (e) => {
-        if (settled) return;
-        if (typeof e.data === 'string') {
-          finishReply(bubble, endStatus('error', parseJson(e.data)));
-          settle('final');
-        } else {
-          settle('failed');
-        }
-      });
-    });
+      if (outcome !== null) return outcome;
+      if (res.status === 204) {
+        settle('other');
+      } else if (res.status !== 200 || !res.body) {
+        const err = await readError(res);
+        if (err.status === 429) state.followWait = err.retryAfter != null ? err.retryAfter : 5000;
+        settle(err.status === 429 ? 'busy' : 'failed');
+      } else {
+        const ended = await readEvents(res, abort, gen, (ev) => {
+          const data = parseJson(ev.data);
+          if (ev.event === 'turn') {
+            const id = data.assistant_message_id;
+            if (!id) return false;
+            if (bubble.dataset.messageId && bubble.dataset.messageId !== id) {
+              settle('other');
+              return true;
+            }
+            bubble.dataset.messageId = id;
+          } else if (ev.event === 'delta') {
+            appendText(bubble, data.text, ev.id);
+          } else if (ev.event === 'done' || ev.event === 'error') {
+            finishReply(bubble, endStatus(ev.event, data));
+            settle('final');
+            return true;
+          }
+          return false;
+        });
+        if (!ended) settle('failed');
+      }
+    } catch (e) {
+      settle('failed');   // the network failed, or settle() aborted the fetch
+    } finally {
+      if (state.follow === follow) state.follow = null;
+    }
+    return outcome;
   }
 
   // GET the conversation, render it, and follow its reply if one is streaming.
@@ -718,6 +698,11 @@
         await sleep(backoff(failures));
         continue;
       }
+      if (outcome === 'busy') {
+        // A 429 on the events endpoint: wait as long as it asked, then catch up again.
+        await waitBusy(gen);
+        continue;
+      }
       if (outcome === 'failed' || outcome === 'other') {
         // The GET worked, so this is usually a dropped stream; say so only if it repeats.
         failures += 1;
@@ -725,9 +710,15 @@
         await sleep(failures > 1 ? backoff(failures - 1) : 200);
         continue;
       }
-      if (outcome !== 'stale' && els.notice.textContent === NET_TROUBLE) clearNotice();
+      if (outcome !== 'stale' && (els.notice.textContent === NET_TROUBLE ||
+          els.notice.textContent === BUSY)) clearNotice();
       return;
     }
+  }
+
+  function waitBusy(gen) {
+    if (gen === state.gen) notice(BUSY);
+    return sleep(state.followWait);
   }
 
   /* ---------- conversation lifecycle ---------- */

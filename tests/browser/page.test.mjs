@@ -48,6 +48,9 @@ if (!BASE) {
 // the loopback server.  allow: regexps for failures a test causes on purpose.
 const issues = [];
 const outsideRequests = [];
+// Requests whose URL holds a token (issue 10: tokens in URLs land in access
+// logs, proxies and history); every page of every test is watched.
+const tokenUrls = [];
 
 // Installed before any page script: records #messages after every mutation,
 // the textarea's usability every 20 ms, Enter key presses and CSP violations.
@@ -128,8 +131,11 @@ function watch(page, name, allow) {
     issues.push({ test: name, kind: 'pageerror', text: String(err && err.stack || err) });
   });
   page.__posts = [];
+  page.__requests = [];
   page.on('request', (req) => {
+    page.__requests.push(req);
     if (req.method() === 'POST') page.__posts.push(new URL(req.url()).pathname);
+    if (/token=/i.test(req.url())) tokenUrls.push({ test: name, url: req.url() });
   });
   page.__statuses = [];
   page.on('response', (res) => {
@@ -404,6 +410,88 @@ test('reload mid-reply shows the partial text and follows it to the end, once', 
   await ctx.close();
 });
 
+// The follow request(s) a page made to the events endpoint, with all headers.
+async function followRequests(page) {
+  const out = [];
+  for (const req of page.__requests) {
+    if (!/\/events$/.test(new URL(req.url()).pathname)) continue;
+    out.push({ url: req.url(), method: req.method(), type: req.resourceType(), headers: await req.allHeaders() });
+  }
+  return out;
+}
+
+test('reload mid-reply: the follow is a fetch with the token in Authorization, never in a URL', async (browser) => {
+  const ctx = await newContext(browser, 'follow without token in URL');
+  const urls = [];
+  ctx.on('request', (req) => urls.push(req.url()));
+  const page = await ctx.newPage();
+  await page.goto(BASE);
+  await send(page, 'Hello, I am Ola Nordmann and my employer has not paid my last two salaries.');
+  await streamingWith(page, 0, 20);
+  const conv = await stored(page);
+  const before = (await assistants(page))[0].text;
+  await page.reload({ timeout: 5000 });
+  await until(page, 'the assistant element after reload',
+    () => document.querySelector('#messages [data-role="assistant"]'), null, 5000);
+  await finalWith(page, 0);
+  const r = await rec(page);
+  const seen = r.snaps.map((s) => role(s.m, 'assistant')[0]).filter(Boolean);
+  eq(seen[0][1], 'streaming', 'status of the reply when first shown after reload (slow the model)');
+  const lens = [...new Set(seen.filter((x) => x[1] === 'streaming').map((x) => x[2]))];
+  check(lens.length >= 2, 'the reloaded page followed the reply as it grew (lengths while streaming: ' +
+    JSON.stringify(lens) + ')');
+  const a = await assistants(page);
+  check(a.length === 1 && a[0].text.startsWith(before), 'one reply, starting with what was shown before reload');
+  const saved = await agrees(page);
+  eq(saved[1].status, 'complete', 'stored status');
+
+  const follows = await followRequests(page);
+  check(follows.length >= 1, 'the reloaded page requested …/events (requests: ' + JSON.stringify(urls) + ')');
+  for (const f of follows) {
+    eq([f.method, f.type], ['GET', 'fetch'], 'the follow request is a fetch (not EventSource): ' + f.url);
+    eq(f.headers.authorization, 'Bearer ' + conv.token, 'the follow request\'s Authorization header');
+    check(/^[0-9]+$/.test(f.headers['last-event-id'] || ''), 'the follow request sends Last-Event-ID (got ' +
+      JSON.stringify(f.headers['last-event-id']) + ')');
+  }
+  check(urls.length > 3, 'requests recorded (' + urls.length + ')');
+  eq(urls.filter((u) => /token=/i.test(u) || u.includes(conv.token)), [], 'request URLs holding the token');
+  await ctx.close();
+});
+
+test('a 429 on the events endpoint: the page waits Retry-After, then follows the reply to the end', async (browser) => {
+  const ctx = await newContext(browser, 'follow 429', { allow: [/status of 429/] });
+  const times = [];
+  await ctx.route((url) => url.origin === ORIGIN && /\/events$/.test(url.pathname), (route) => {
+    times.push(Date.now());
+    if (times.length > 1) return route.fallback();
+    return route.fulfill({
+      status: 429,
+      headers: { 'Content-Type': 'application/json', 'Retry-After': '2' },
+      body: '{"error":{"code":"rate_limited","message":"Too many requests."}}'
+    });
+  });
+  const page = await ctx.newPage();
+  await page.goto(BASE);
+  await send(page, 'Good evening, I am Tomas Berg. A builder left my roof half finished.');
+  await streamingWith(page, 0, 10);
+  await page.reload({ timeout: 5000 });
+  const said = await until(page, 'a notice while waiting', () => {
+    const n = document.getElementById('notice').textContent.trim();
+    return n || false;
+  }, null, 5000);
+  notes.push('follow 429: notice "' + said + '"');
+  await finalWith(page, 0);
+  check(times.length >= 2, 'the follow was retried after the 429 (' + times.length + ' requests to …/events)');
+  const waited = times[1] - times[0];
+  notes.push('follow 429: retried ' + waited + ' ms after the 429');
+  check(waited >= 1800, 'waited ' + waited + ' ms after a 429 with Retry-After: 2 (want >= 1800 ms)');
+  const saved = await agrees(page);
+  eq(saved[1].status, 'complete', 'stored status');
+  await until(page, 'the notice cleared once the reply was followed',
+    () => document.getElementById('notice').textContent === '', null, 2000);
+  await ctx.close();
+});
+
 test('a second page on the same conversation follows the reply live', async (browser) => {
   const ctx = await newContext(browser, 'second page');
   const a = await ctx.newPage();
@@ -575,6 +663,7 @@ test('no console errors, page errors, CSP violations or requests off the server'
   const seen = issues.map((i) => '[' + i.test + '] ' + i.kind + ': ' + i.text);
   eq(seen, [], 'console errors / page errors / CSP violations');
   eq(outsideRequests.map((o) => '[' + o.test + '] ' + o.url), [], 'requests to anything but ' + ORIGIN);
+  eq(tokenUrls.map((o) => '[' + o.test + '] ' + o.url), [], 'requests with token= in the URL');
 });
 
 /* ---------- the runner ---------- */

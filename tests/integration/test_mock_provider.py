@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_mock_provider.py: checks that tests/mock_provider.py speaks the two
-provider protocols the way the recordings in shared/fixtures/llm-streams/
+provider protocols the way the recordings in tests/fixtures/llm-streams/
 do, and that its failure scripts (status, drop, hang, error, garbage) do
 what they say.  Ends with the line "mock_provider: N passed, N failed".
 

@@ -2,8 +2,8 @@
  * test_llm_decode.c: the stream decoder against recorded provider bodies
  * and against hand-made streams for what no recording shows.
  *
- * Every *.sse file in $FIXTURES (default ../shared/fixtures/llm-streams,
- * run from the repository root) is fed whole, split in two at every byte
+ * Every *.sse file in $FIXTURES (default tests/fixtures/llm-streams, the
+ * copy kept in this repository, run from the repository root) is fed whole, split in two at every byte
  * offset, and one byte at a time, and each result is compared with the
  * file's entry in expected.json: answer text, how the stream ended, the
  * error message, the finish reason, reasoning kept out of the text, and
@@ -450,7 +450,7 @@ test_fixtures(void)
 	struct dirent	*de;
 
 	if ((dir = getenv("FIXTURES")) == NULL)
-		dir = "../shared/fixtures/llm-streams";
+		dir = "tests/fixtures/llm-streams";
 	if (snprintf(path, sizeof(path), "%s/expected.json", dir) >=
 	    (int)sizeof(path))
 		abort();
