@@ -333,6 +333,9 @@ class Service:
             "INTAKE_WORD_DELAY_MS": "0",
             "INTAKE_RATE_CONVERSATIONS": "0",
             "INTAKE_RATE_MESSAGES": "0",
+            # One load generator, one address, hundreds of streams.
+            "INTAKE_MAX_STREAMS_PER_ADDR": "0",
+            "INTAKE_MAX_FOLLOWS_PER_CONV": "0",
             "INTAKE_THREADS": "16",
         })
         self.env.update({k: str(v) for k, v in (env or {}).items()})

@@ -14,7 +14,7 @@
 #include "ratelimit.h"
 #include "util.h"
 
-volatile sig_atomic_t	api_terminating;
+_Atomic int		api_terminating;
 
 int
 api_rate(struct ctx *c, const char *kind, long limit)
@@ -27,6 +27,35 @@ api_rate(struct ctx *c, const char *kind, long limit)
 	c->h.retry_after = retry;
 	http_error(&c->h, ERR_RATE_LIMITED, NULL);
 	return -1;
+}
+
+int
+api_stream_take(struct ctx *c, enum slot_kind kind, int64_t *slot)
+{
+	struct slot_caps	caps;
+
+	caps.per_addr = c->cfg->streams_per_addr;
+	caps.per_conv = c->cfg->follows_per_conv;
+	caps.max_age_ms = c->cfg->total_ms + SLOT_SPARE_MS;
+	switch (slots_take(c->db, &caps, http_param(&c->h, "REMOTE_ADDR"),
+	    c->route.arg, kind, &c->self, slot)) {
+	case SLOTS_FULL_ADDR:
+		/* A follow left by a closed tab is found gone at its next
+		   ping at the latest. */
+		c->h.retry_after = (int)((c->cfg->ping_ms + 999) / 1000);
+		http_error(&c->h, ERR_RATE_LIMITED, "Too many replies are "
+		    "open from your address; close one or try again "
+		    "shortly.");
+		return -1;
+	case SLOTS_FULL_CONV:
+		c->h.retry_after = (int)((c->cfg->ping_ms + 999) / 1000);
+		http_error(&c->h, ERR_RATE_LIMITED, "This conversation is "
+		    "open in too many places; close one or try again "
+		    "shortly.");
+		return -1;
+	default:
+		return 0;	/* taken, or a broken count: go on */
+	}
 }
 
 const char *
@@ -77,7 +106,7 @@ api_health(struct ctx *c)
 {
 	if (!store_health(c->db)) {
 		http_error(&c->h, ERR_UNAVAILABLE, "The database does not "
-		    "answer.");
+		    "answer or cannot be written.");
 		return;
 	}
 	http_json(&c->h, 200, json_pack("{s:b}", "ok", 1));
@@ -168,9 +197,18 @@ api_offset(struct ctx *c)
 static void
 api_events(struct ctx *c)
 {
-	if (api_auth_conv(c, 1) == -1)
+	int64_t	slot;
+
+	/*
+	 * ?token= is for EventSource clients, which cannot send a header;
+	 * a token in a URL reaches access logs, so a deployer may refuse it.
+	 */
+	if (api_auth_conv(c, c->cfg->events_query_token != 0) == -1)
+		return;
+	if (api_stream_take(c, SLOT_FOLLOW, &slot) == -1)
 		return;
 	follow_reply(c, 0, api_offset(c));
+	slots_give(c->db, slot);
 }
 
 void

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "http.h"
 #include "route.h"
+#include "slots.h"
 #include "store.h"
 
 struct ctx {
@@ -34,11 +35,14 @@ struct ctx {
 void	api_handle(struct ctx *);
 
 /*
- * Set (by the plain CGI program's SIGTERM handler) when the web server
- * wants the process gone: a reply being written stops at once and is
- * saved as interrupted, rather than dying mid-write.
+ * Set when this process must stop now: by the plain CGI program's
+ * SIGTERM handler (the web server wants it gone), or by the FastCGI main
+ * thread once a stop's grace is over (at once for SIGINT, Ctrl-C).  A
+ * reply being written stops at once and is saved as interrupted, and
+ * every stream ends with a final event rather than being cut.  Lock-free
+ * (so a signal handler may set it) and safe across threads.
  */
-extern volatile sig_atomic_t api_terminating;
+extern _Atomic int api_terminating;
 
 /* The bearer token of the request, or NULL (also "?token=" if allowed). */
 const char *api_bearer(struct ctx *, int allow_query, char *buf, size_t sz);
@@ -48,6 +52,22 @@ const char *api_bearer(struct ctx *, int allow_query, char *buf, size_t sz);
  * minute.  0 to go on, or -1 when it was answered 429.
  */
 int	api_rate(struct ctx *, const char *kind, long limit);
+
+/*
+ * A slot is taken as leaked once it is older than INTAKE_TOTAL_TIMEOUT_MS
+ * and this: time enough for any body read, a reply, its saves and a
+ * follow (10 minutes at most) on top.
+ */
+#define SLOT_SPARE_MS	(60 * 60 * 1000)
+
+/*
+ * Take a stream slot of kind for the client's address and the
+ * conversation in ctx->route.arg (INTAKE_MAX_STREAMS_PER_ADDR,
+ * INTAKE_MAX_FOLLOWS_PER_CONV), before the stream reads or writes
+ * anything.  0 to go on (give *slot back with slots_give when the stream
+ * has ended), or -1 when it was answered 429.
+ */
+int	api_stream_take(struct ctx *, enum slot_kind, int64_t *slot);
 
 /* Authenticate the conversation in ctx->route.arg; 0, or -1 answered. */
 int	api_auth_conv(struct ctx *, int allow_query);

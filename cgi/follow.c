@@ -20,15 +20,22 @@
 #define FOLLOW_POLL_MS		100
 #define FOLLOW_OWNER_MS		1000	/* how often the writer's life is checked */
 #define FOLLOW_MAX_MS		(10 * 60 * 1000)
+#define FOLLOW_LOST	"The reply could not be followed. Reload to try again."
+
+/* What follow_wait found. */
+enum follow_rc {
+	FOLLOW_READ,		/* something to read */
+	FOLLOW_OVER,		/* the client left, or the follow is over */
+	FOLLOW_STOPPING,	/* this process is being stopped */
+	FOLLOW_ERROR,
+};
 
 /*
  * Wait until the reply has more than pos bytes, is final, or its writer
  * is gone (then the next read marks it interrupted).  Peeks at one row
  * every FOLLOW_POLL_MS; looks at the writer's process once a second.
- * Returns 1 when there is something to read, 0 when the client left or
- * the follow is over, -1 on error.
  */
-static int
+static enum follow_rc
 follow_wait(struct ctx *c, int64_t msg_id, size_t pos, int64_t started,
     int64_t *last_write)
 {
@@ -37,20 +44,22 @@ follow_wait(struct ctx *c, int64_t msg_id, size_t pos, int64_t started,
 
 	for (;;) {
 		if (c->h.gone || util_mono_ms() - started > FOLLOW_MAX_MS)
-			return 0;	/* the client resumes from its id */
+			return FOLLOW_OVER;	/* the client resumes from its id */
+		if (api_terminating)
+			return FOLLOW_STOPPING;
 		if ((now = util_mono_ms()) - *last_write >= c->cfg->ping_ms) {
 			events_ping(&c->h);
 			*last_write = now;
 		}
 		util_sleep_ms(FOLLOW_POLL_MS);
 		if (store_reply_peek(c->db, msg_id, &p) != 1)
-			return -1;
+			return FOLLOW_ERROR;
 		if (p.status != MSG_STREAMING || p.length > pos)
-			return 1;
+			return FOLLOW_READ;
 		if (util_mono_ms() - last_owner >= FOLLOW_OWNER_MS) {
 			last_owner = util_mono_ms();
-			if (store_owner_gone(&p, &c->self))
-				return 1;
+			if (store_owner_gone(msg_id, &p, &c->self))
+				return FOLLOW_READ;
 		}
 	}
 }
@@ -93,9 +102,13 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 		 * is rounded down once the bytes before it are there.
 		 */
 		back = pos >= 3 ? 3 : pos;
-		if (!first && (rc = store_reply_read(c->db, c->route.arg,
-		    msg_id, pos - back, &c->self, &v)) != 1)
-			break;
+		if (!first && store_reply_read(c->db, c->route.arg, msg_id,
+		    pos - back, &c->self, &v) != 1) {
+			log_warnx("follow: reply %lld unreadable",
+			    (long long)msg_id);
+			events_end(&c->h, MSG_INTERRUPTED, FOLLOW_LOST);
+			return;
+		}
 		if (first) {
 			/* v holds the text from 0: skip to pos. */
 			if (pos < v.text_len)
@@ -117,10 +130,20 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 			return;
 		}
 		store_reply_view_free(&v);
-		if ((rc = follow_wait(c, msg_id, pos, started,
-		    &last_write)) != 1)
+		switch (follow_wait(c, msg_id, pos, started, &last_write)) {
+		case FOLLOW_READ:
 			break;
+		case FOLLOW_OVER:
+			return;
+		case FOLLOW_STOPPING:
+			events_end(&c->h, MSG_INTERRUPTED, "The server is "
+			    "restarting. Reload in a moment to see the reply.");
+			return;
+		case FOLLOW_ERROR:
+			log_warnx("follow: reply %lld unreadable",
+			    (long long)msg_id);
+			events_end(&c->h, MSG_INTERRUPTED, FOLLOW_LOST);
+			return;
+		}
 	}
-	if (rc == -1)
-		log_warnx("follow: reply %lld unreadable", (long long)msg_id);
 }

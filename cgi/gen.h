@@ -4,8 +4,10 @@
  * A generator writes the assistant's reply for a turn, piece by piece,
  * into a sink: text() as pieces arrive, tick() at least every
  * GEN_TICK_MS while it waits, so the turn can save, send keep-alives and
- * notice a cancel.  Either may return non-zero to stop the generation
- * (the upstream transfer is then aborted at once).
+ * notice a cancel.  Either returns GEN_GO_ON, or the reason to stop (the
+ * upstream transfer is then aborted at once).  That one reason travels
+ * back up unchanged into gen_result.stop: the turn decides the reply's
+ * final status from it alone, in one switch.
  */
 #ifndef GEN_H
 #define GEN_H
@@ -17,10 +19,22 @@
 
 #define GEN_TICK_MS	100
 
+/* Why a reply stopped; GEN_GO_ON is a sink's "not stopped". */
+enum gen_stop {
+	GEN_GO_ON,
+	GEN_END,		/* the model ended the reply: complete */
+	GEN_CANCELLED,		/* the visitor asked to stop */
+	GEN_TOO_LONG,		/* INTAKE_MAX_REPLY reached: cut short */
+	GEN_NO_MEMORY,		/* the reply could not be held */
+	GEN_TERMINATED,		/* this process is being stopped */
+	GEN_FAILED,		/* the model failed: see error and why */
+	GEN__MAX
+};
+
 struct gen_sink {
-	int	(*text)(void *arg, const char *s, size_t len);
-	int	(*tick)(void *arg);
-	void	*arg;
+	enum gen_stop	(*text)(void *arg, const char *s, size_t len);
+	enum gen_stop	(*tick)(void *arg);
+	void		*arg;
 };
 
 /* The conversation so far, oldest first, the visitor's newest last. */
@@ -30,14 +44,8 @@ struct gen_input {
 	int			 turn;
 };
 
-enum gen_rc {
-	GEN_OK,		/* the reply ended normally */
-	GEN_STOPPED,	/* the sink asked to stop */
-	GEN_FAILED,	/* see error (for the visitor) and why (for the log) */
-};
-
 struct gen_result {
-	enum gen_rc	rc;
+	enum gen_stop	stop;		/* never GEN_GO_ON once returned */
 	char		error[160];	/* plain words a visitor can read */
 	char		why[256];	/* what happened, for the log */
 };

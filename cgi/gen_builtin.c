@@ -13,17 +13,21 @@
 #include "script.h"
 #include "util.h"
 
-/* Sleep ms, ticking the sink at least every GEN_TICK_MS; 1 if stopped. */
-static int
+/*
+ * Sleep ms, ticking the sink at least every GEN_TICK_MS: GEN_GO_ON, or
+ * the sink's reason to stop.
+ */
+static enum gen_stop
 gen_wait(const struct gen_sink *sink, long ms)
 {
-	int64_t	until = util_mono_ms() + ms, left;
+	int64_t		until = util_mono_ms() + ms, left;
+	enum gen_stop	stop;
 
 	for (;;) {
-		if (sink->tick(sink->arg))
-			return 1;
+		if ((stop = sink->tick(sink->arg)) != GEN_GO_ON)
+			return stop;
 		if ((left = until - util_mono_ms()) <= 0)
-			return 0;
+			return GEN_GO_ON;
 		util_sleep_ms(left < GEN_TICK_MS ? left : GEN_TICK_MS);
 	}
 }
@@ -41,10 +45,7 @@ gen_builtin(const struct gen_input *in, const struct gen_sink *sink,
 
 	memset(res, 0, sizeof(*res));
 	if ((ex = calloc(1, sizeof(*ex))) == NULL) {
-		res->rc = GEN_FAILED;
-		snprintf(res->error, sizeof(res->error), "The assistant is "
-		    "unavailable right now.");
-		snprintf(res->why, sizeof(res->why), "out of memory");
+		res->stop = GEN_NO_MEMORY;
 		return;
 	}
 	config_field_opts(in->cfg, &opts, buf, sizeof(buf));
@@ -69,14 +70,12 @@ gen_builtin(const struct gen_input *in, const struct gen_sink *sink,
 			i++;
 		while (i < len && reply[i] != ' ')
 			i++;
-		if (start > 0 && gen_wait(sink, in->cfg->word_delay_ms)) {
-			res->rc = GEN_STOPPED;
+		if (start > 0 && (res->stop = gen_wait(sink,
+		    in->cfg->word_delay_ms)) != GEN_GO_ON)
 			return;
-		}
-		if (sink->text(sink->arg, reply + start, i - start)) {
-			res->rc = GEN_STOPPED;
+		if ((res->stop = sink->text(sink->arg, reply + start,
+		    i - start)) != GEN_GO_ON)
 			return;
-		}
 	}
-	res->rc = GEN_OK;
+	res->stop = GEN_END;
 }

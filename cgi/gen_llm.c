@@ -18,8 +18,6 @@
 #include "log.h"
 #include "util.h"
 
-#define PROMPT_FILE_MAX	(64 * 1024)
-
 enum gl_timeout {
 	GL_NO_TIMEOUT,
 	GL_FIRST_TOKEN,
@@ -33,7 +31,8 @@ struct gl {
 	struct llm_decoder	 dec;
 	int64_t			 start, last_token;
 	int			 got_text;
-	int			 sink_stopped;
+	enum gen_stop		 stop;		/* the sink's reason, if it
+						   stopped the reply */
 	enum gl_timeout		 timeout;
 };
 
@@ -44,20 +43,22 @@ gl_text(const char *s, size_t n, void *arg)
 
 	g->got_text = 1;
 	g->last_token = util_mono_ms();
-	if (g->sink->text(g->sink->arg, s, n)) {
-		g->sink_stopped = 1;
-		return 1;
-	}
-	return 0;
+	return (g->stop = g->sink->text(g->sink->arg, s, n)) != GEN_GO_ON;
 }
 
+/*
+ * The body as it arrives.  Non-zero stops the transfer: the sink's reason
+ * when it stopped the reply, GEN_END when the decoder saw the stream's
+ * end (a terminator or an error event).
+ */
 static int
 gl_data(void *arg, const char *p, size_t n)
 {
 	struct gl	*g = arg;
 
-	/* -1: the stream is over (a terminator or an error) or we stop. */
-	return llm_decode_feed(&g->dec, p, n) == -1;
+	if (llm_decode_feed(&g->dec, p, n) == 0)
+		return GEN_GO_ON;
+	return g->stop != GEN_GO_ON ? (int)g->stop : GEN_END;
 }
 
 static int
@@ -73,44 +74,28 @@ gl_tick(void *arg)
 	else if (g->got_text && now - g->last_token > g->cfg->gap_ms)
 		g->timeout = GL_GAP;
 	if (g->timeout != GL_NO_TIMEOUT)
-		return 1;
-	if (g->sink->tick(g->sink->arg)) {
-		g->sink_stopped = 1;
-		return 1;
-	}
-	return 0;
+		return GEN_FAILED;
+	return (int)(g->stop = g->sink->tick(g->sink->arg));
 }
 
-/* The system prompt: the firm's file if configured, else the built-in. */
+/*
+ * The system prompt (malloc'd, NULL on no memory): the firm's file if
+ * configured, read once by config_load, else the built-in; "{firm}"
+ * filled in either.
+ */
 static char *
 gl_system(const struct config *cfg)
 {
-	FILE	*f;
-	char	*buf, *out;
-	size_t	 n;
-
 	if (cfg->system_prompt_file[0] == '\0')
 		return llm_system_prompt(cfg->firm_name);
-	if ((f = fopen(cfg->system_prompt_file, "re")) == NULL) {
-		log_warn("INTAKE_SYSTEM_PROMPT_FILE %s",
-		    cfg->system_prompt_file);
-		return llm_system_prompt(cfg->firm_name);
-	}
-	if ((buf = malloc(PROMPT_FILE_MAX)) == NULL) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, PROMPT_FILE_MAX, f);
-	fclose(f);
-	out = llm_prompt_fill(buf, n, cfg->firm_name);
-	free(buf);
-	return out;
+	return llm_prompt_fill(cfg->system_prompt, cfg->system_prompt_len,
+	    cfg->firm_name);
 }
 
 static void
 gl_fail(struct gen_result *res, const char *visitor, const char *why)
 {
-	res->rc = GEN_FAILED;
+	res->stop = GEN_FAILED;
 	snprintf(res->error, sizeof(res->error), "%s", visitor);
 	snprintf(res->why, sizeof(res->why), "%s", why);
 }
@@ -151,8 +136,7 @@ gen_llm(const struct gen_input *in, const struct gen_sink *sink,
 
 	if ((msgs = calloc(in->history->n + 1, sizeof(*msgs))) == NULL ||
 	    (system = gl_system(cfg)) == NULL) {
-		gl_fail(res, "The assistant is unavailable right now.",
-		    "out of memory");
+		res->stop = GEN_NO_MEMORY;
 		goto out;
 	}
 	for (i = 0; i < in->history->n; i++) {
@@ -183,8 +167,9 @@ gen_llm(const struct gen_input *in, const struct gen_sink *sink,
 	g.start = g.last_token = util_mono_ms();
 	fail = llm_perform(&call);
 
-	if (g.sink_stopped) {
-		res->rc = GEN_STOPPED;
+	/* The sink stopped it: the visitor, the length, the process. */
+	if (g.stop != GEN_GO_ON) {
+		res->stop = g.stop;
 		goto out;
 	}
 	switch (g.timeout) {
@@ -233,7 +218,7 @@ gen_llm(const struct gen_input *in, const struct gen_sink *sink,
 	    llm_decode_finish(&g.dec);
 	switch (end) {
 	case LLM_END_DONE:
-		res->rc = GEN_OK;
+		res->stop = GEN_END;
 		break;
 	case LLM_END_ERROR:
 		llm_redact(g.dec.error, cfg->api_key);

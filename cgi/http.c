@@ -6,15 +6,38 @@
  * A client that has gone shows as a failed write or flush: we note it and
  * go quiet (SIGPIPE is ignored), because the reply must still be read to
  * its end and saved.
+ *
+ * A body is read under one deadline for the whole of it, so a client that
+ * sends its headers and then a byte now and then cannot hold a worker:
+ * under plain CGI by poll() on stdin; under FastCGI by SO_RCVTIMEO on the
+ * request's socket, set to the time left before each read libfcgi may
+ * make.  (Not poll(): libfcgi reads the socket in blocks into a buffer
+ * of its own, which fcgiapp.h does not show, so a socket with nothing to
+ * read does not mean a stream with nothing buffered.)
+ *
+ * A HEAD gets the headers its GET would, and nothing after them: once
+ * they are out the client counts as gone, so a follower stops at once.
  */
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define HTTP_READ_MAX	65536		/* one read of a body, at most */
+#define HTTP_WRITE_MAX	(1 << 20)	/* one FCGX_PutStr (an int) */
+#define HTTP_BODY_FIRST	16384		/* buffer first, body of no length */
 
 static const struct {
 	int		 status;
@@ -27,6 +50,8 @@ static const struct {
 	[ERR_NOT_FOUND] = { 404, "not_found", "No such resource." },
 	[ERR_METHOD] = { 405, "method_not_allowed",
 	    "That method is not allowed here." },
+	[ERR_TIMEOUT] = { 408, "request_timeout",
+	    "The request body did not arrive in time." },
 	[ERR_TURN_IN_PROGRESS] = { 409, "turn_in_progress",
 	    "A reply is still being written; send again when it ends." },
 	[ERR_NOT_STREAMING] = { 409, "not_streaming",
@@ -54,6 +79,7 @@ http_reason(int status)
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
@@ -79,68 +105,223 @@ http_param0(struct http *h, const char *name)
 	return v ? v : "";
 }
 
-/* Read up to len bytes of the body; the count read, or -1. */
-static ssize_t
-http_read(struct http *h, char *buf, size_t len)
+/*
+ * The client is gone (a write or flush failed): under FastCGI the request
+ * ends now, so the web server is not kept waiting for a reply nobody
+ * reads (the reply itself goes on and is saved).
+ */
+static void
+http_gone(struct http *h)
 {
-	ssize_t	n;
-	int	got;
-
-	if (h->fcgi != NULL) {
-		got = FCGX_GetStr(buf, (int)(len > 65536 ? 65536 : len),
-		    h->fcgi->in);
-		return got;
-	}
-	do
-		n = read(STDIN_FILENO, buf, len);
-	while (n == -1 && errno == EINTR);
-	return n;
+	h->gone = 1;
+	http_release(h);
 }
 
-int
-http_read_body(struct http *h, size_t max, char **body, size_t *lenp)
+void
+http_release(struct http *h)
+{
+	if (h->fcgi == NULL || h->released)
+		return;
+	h->released = 1;
+	h->gone = 1;
+	FCGX_Finish_r(h->fcgi);
+}
+
+/*
+ * Bound the next read(2) on the FastCGI socket to ms (0: no bound).
+ * 0, or -1 (logged).
+ */
+static int
+http_rcvtimeo(struct http *h, int64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	if (setsockopt(h->fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) == -1) {
+		log_warn("setsockopt SO_RCVTIMEO");
+		return -1;
+	}
+	h->rcvtimeo = ms > 0;
+	return 0;
+}
+
+/*
+ * Read up to len bytes of the body before until (util_mono_ms time): the
+ * count, 0 at the end of the body, or -1 (with *late set when the time ran
+ * out first).
+ */
+static ssize_t
+http_read(struct http *h, char *buf, size_t len, int64_t until, int *late)
+{
+	FCGX_Stream	*in;
+	struct pollfd	 pfd;
+	int64_t		 left;
+	ssize_t		 n;
+	int		 err;
+
+	if (h->released)
+		return -1;
+	if (len > HTTP_READ_MAX)
+		len = HTTP_READ_MAX;
+	if (h->fcgi != NULL) {
+		in = h->fcgi->in;
+		/* What libfcgi has of the current record: no I/O. */
+		if (in->rdNext < in->stop) {
+			if ((size_t)(in->stop - in->rdNext) < len)
+				len = (size_t)(in->stop - in->rdNext);
+			return FCGX_GetStr(buf, (int)len, in);
+		}
+		if (in->isClosed)
+			return FCGX_GetError(in) == 0 ? 0 : -1;
+		if ((left = until - util_mono_ms()) <= 0) {
+			*late = 1;
+			return -1;
+		}
+		/*
+		 * One byte: libfcgi fills its buffer once, each read(2) of
+		 * it bounded by the time left; the rest comes from the
+		 * buffer on the next calls.
+		 */
+		if (http_rcvtimeo(h, left) == -1)
+			return -1;
+		if (FCGX_GetStr(buf, 1, in) == 1)
+			return 1;
+		err = FCGX_GetError(in);
+		if (err == EAGAIN || err == EWOULDBLOCK)
+			*late = 1;
+		return err == 0 && FCGX_HasSeenEOF(in) ? 0 : -1;
+	}
+	pfd.fd = STDIN_FILENO;
+	pfd.events = POLLIN;
+	for (;;) {
+		if ((left = until - util_mono_ms()) <= 0) {
+			*late = 1;
+			return -1;
+		}
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			continue;	/* the time left is checked above */
+		n = read(STDIN_FILENO, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+/* CONTENT_LENGTH as a number: digits only, no sign, no overflow. */
+static int
+http_length(const char *s, unsigned long long *n)
+{
+	*n = 0;
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || *n > (ULLONG_MAX - 9) / 10)
+			return -1;
+		*n = *n * 10 + (unsigned long long)(*s - '0');
+	}
+	return 0;
+}
+
+enum http_body
+http_read_body(struct http *h, size_t max, long timeout_ms, char **body,
+    size_t *lenp)
 {
 	const char		*cl = http_param(h, "CONTENT_LENGTH");
-	char			*buf, *end;
+	enum http_body		 rc = HTTP_BODY_BAD;
 	unsigned long long	 want = 0;
-	size_t			 got = 0;
+	char			*buf = NULL, *nb;
+	size_t			 got = 0, cap, room;
 	ssize_t			 n;
+	int64_t			 until = util_mono_ms() + timeout_ms;
+	int			 known, late = 0;
 
 	*body = NULL;
 	*lenp = 0;
-	if (cl != NULL && *cl != '\0') {
-		errno = 0;
-		want = strtoull(cl, &end, 10);
-		if (errno != 0 || *end != '\0' || cl[0] == '-')
-			return -1;
+	/*
+	 * Without a length (a chunked body that the server passes on as
+	 * it comes, or none at all) the body runs to its end: one byte
+	 * more than max tells it is too large.
+	 */
+	if ((known = cl != NULL && *cl != '\0')) {
+		if (http_length(cl, &want) == -1)
+			return HTTP_BODY_BAD;
+		if (want > max)
+			return HTTP_BODY_TOO_LARGE;
+		cap = (size_t)want + 1;
+	} else
+		cap = max + 1 < HTTP_BODY_FIRST ? max + 2 : HTTP_BODY_FIRST;
+	if ((buf = malloc(cap)) == NULL) {
+		rc = HTTP_BODY_NO_MEMORY;
+		goto out;
 	}
-	if (want > max)
-		return 1;
-	if ((buf = malloc((size_t)want + 1)) == NULL)
-		return -1;
-	while (got < (size_t)want) {
-		n = http_read(h, buf + got, (size_t)want - got);
-		if (n <= 0) {
-			free(buf);
-			return -1;
+	for (;;) {
+		if (known && got == (size_t)want)
+			break;
+		if (!known && got > max) {
+			rc = HTTP_BODY_TOO_LARGE;
+			goto out;
+		}
+		if (got + 1 == cap) {
+			/* Only without a length: grow up to max + 2. */
+			cap = cap > (max + 2) / 2 ? max + 2 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				rc = HTTP_BODY_NO_MEMORY;
+				goto out;
+			}
+			buf = nb;
+		}
+		room = cap - 1 - got;
+		if (known && room > (size_t)want - got)
+			room = (size_t)want - got;
+		if ((n = http_read(h, buf + got, room, until, &late)) < 0) {
+			if (late)
+				rc = HTTP_BODY_TIMEOUT;
+			goto out;
+		}
+		if (n == 0) {
+			if (known)
+				goto out;	/* short of its length */
+			break;
 		}
 		got += (size_t)n;
 	}
 	buf[got] = '\0';
 	*body = buf;
 	*lenp = got;
+	buf = NULL;
 	h->body_read = 1;
-	return 0;
+	rc = HTTP_BODY_OK;
+out:
+	free(buf);
+	if (h->rcvtimeo && !h->released)
+		http_rcvtimeo(h, 0);
+	h->body_late = rc == HTTP_BODY_TIMEOUT;
+	return rc;
 }
 
 void
 http_write(struct http *h, const char *buf, size_t len)
 {
+	int	n;
+
 	if (h->gone || len == 0)
 		return;
 	if (h->fcgi != NULL) {
-		if (FCGX_PutStr(buf, (int)len, h->fcgi->out) != (int)len)
-			h->gone = 1;
+		/* FCGX_PutStr takes an int: pieces of HTTP_WRITE_MAX. */
+		while (len > 0 && !h->gone) {
+			n = len > HTTP_WRITE_MAX ? HTTP_WRITE_MAX : (int)len;
+			if (FCGX_PutStr(buf, n, h->fcgi->out) != n)
+				http_gone(h);
+			buf += n;
+			len -= (size_t)n;
+		}
 	} else if (fwrite(buf, 1, len, stdout) != len)
 		h->gone = 1;
 }
@@ -183,7 +364,7 @@ http_flush(struct http *h)
 		return -1;
 	if (h->fcgi != NULL) {
 		if (FCGX_FFlush(h->fcgi->out) == -1)
-			h->gone = 1;
+			http_gone(h);
 	} else if (fflush(stdout) == EOF)
 		h->gone = 1;
 	return h->gone ? -1 : 0;
@@ -210,6 +391,11 @@ http_start(struct http *h, int status, const char *content_type,
 	else
 		http_puts(h, "Cache-Control: no-store\r\n");
 	http_puts(h, "\r\n");
+	if (strcmp(http_param0(h, "REQUEST_METHOD"), "HEAD") == 0) {
+		/* Nothing follows a HEAD's headers: what would is dropped. */
+		http_flush(h);
+		h->gone = 1;
+	}
 }
 
 void

@@ -29,7 +29,9 @@
 
 #include "api.h"
 #include "db.h"
+#include "finals.h"
 #include "log.h"
+#include "maint.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -40,7 +42,7 @@ static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Requests being answered, and whether a stop was asked for. */
 static pthread_mutex_t	busy_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	busy_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	busy_cond;	/* on CLOCK_MONOTONIC: run_fastcgi */
 static int		busy;
 static int		stopping;
 static long		workers;	/* worker threads still running */
@@ -53,8 +55,12 @@ static long		workers;	/* worker threads still running */
 static sqlite3		**worker_db;
 static char		*worker_busy;
 
-#define STOP_GRACE_MS	30000
-#define IDLE_CHECK_S	5	/* how often idle handles are closed */
+#define STOP_GRACE_MS	30000	/* replies in flight may finish (SIGTERM) */
+#define STOP_LAST_MS	5000	/* then, for their last events to go out */
+#define TICK_MS		1000	/* the main thread's round */
+#define IDLE_CHECK_MS	5000	/* how often idle handles are closed */
+#define MAINT_MS	5000	/* how often maint_run runs */
+#define CGI_FINAL_TRIES	8	/* 250 ms apart, after a CGI response */
 #define IDLE_HANDLES	4	/* handles kept open beyond those in use */
 #define DRAIN_MS	2000		/* reading a refused body, at most */
 #define DRAIN_MAX	(16LL << 20)
@@ -125,8 +131,11 @@ worker(void *arg)
 		c.h.fcgi = &req;
 		serve(&c, dbp);
 		db = *dbp;
-		/* The response ends here: nothing above waits on what follows. */
-		FCGX_Finish_r(&req);
+		/*
+		 * The response ends here (if it did not when the client left):
+		 * nothing above waits on what follows.
+		 */
+		http_release(&c.h);
 		if (c.after.extract)
 			spawn_extractor(db, &cfg, c.after.conv_id,
 			    c.after.turn);
@@ -141,12 +150,6 @@ worker(void *arg)
 	return NULL;
 }
 
-/*
- * The main thread waits for SIGTERM, SIGINT or SIGHUP (blocked in every
- * worker), then stops accepting (shutting the listening socket wakes the
- * workers blocked in accept), lets the replies being written finish, up
- * to STOP_GRACE_MS, closes the handles and leaves.
- */
 /*
  * Close the handles of idle workers beyond IDLE_HANDLES (all of them when
  * no request runs), and give the memory back: after a burst of 500
@@ -178,31 +181,104 @@ idle_close(void)
 		malloc_trim(0);
 }
 
-static int
-wait_for_stop(const sigset_t *set)
+/*
+ * Upkeep on a handle of the main thread's own, opened for the round and
+ * closed after it: with full, a round of maint_run (dead writers'
+ * replies, stranded jobs, unsaved finals); otherwise the unsaved finals
+ * alone, and only when there are some.
+ */
+static void
+upkeep(int full)
 {
-	struct timespec	 until, idle = { IDLE_CHECK_S, 0 };
-	int		 sig;
-	long		 i;
+	sqlite3	*db;
 
-	while ((sig = sigtimedwait(set, NULL, &idle)) == -1)
-		if (errno == EAGAIN)
-			idle_close();
-	log_info("signal %d: stopping once %d request(s) end", sig, busy);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += STOP_GRACE_MS / 1000;
-	pthread_mutex_lock(&busy_lock);
-	stopping = 1;
-	shutdown(listen_fd, SHUT_RDWR);
+	if (!full && finals_pending() == 0)
+		return;
+	if ((db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
+		return;
+	if (full)
+		maint_run(db, &cfg, &self);
+	else
+		finals_flush(db);
+	db_close(db);
+}
+
+/*
+ * Wait until no request runs and no worker is left, up to ms.  1 when
+ * idle, 0 when the time ran out.  Called with busy_lock held.
+ */
+static int
+wait_idle(long ms)
+{
+	struct timespec	until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	while (busy > 0 || workers > 0)
 		if (pthread_cond_timedwait(&busy_cond, &busy_lock,
 		    &until) == ETIMEDOUT)
-			break;
+			return busy == 0 && workers == 0;
+	return 1;
+}
+
+/*
+ * The main thread: upkeep every TICK_MS (idle handles, maint_run) until
+ * SIGTERM, SIGINT or SIGHUP (blocked in every worker).  Then it stops
+ * accepting (shutting the listening socket wakes the workers blocked in
+ * accept) and lets the requests in flight finish: up to STOP_GRACE_MS
+ * after SIGTERM or SIGHUP (a service manager's restart), none after
+ * SIGINT (Ctrl-C: the person at the terminal wants it gone).  What still
+ * runs then is interrupted (api_terminating): replies are saved as
+ * interrupted and every stream gets its last event before the process
+ * leaves.
+ */
+static int
+wait_for_stop(const sigset_t *set)
+{
+	struct timespec	 tick = { TICK_MS / 1000, 0 };
+	int64_t		 now, last_idle, last_maint;
+	int		 sig, inflight;
+	long		 i;
+
+	upkeep(1);
+	last_idle = last_maint = util_mono_ms();
+	while ((sig = sigtimedwait(set, NULL, &tick)) == -1) {
+		now = util_mono_ms();
+		if (now - last_idle >= IDLE_CHECK_MS) {
+			idle_close();
+			last_idle = now;
+		}
+		if (now - last_maint >= MAINT_MS) {
+			upkeep(1);
+			last_maint = util_mono_ms();
+		} else
+			upkeep(0);
+	}
+	pthread_mutex_lock(&busy_lock);
+	inflight = busy;
+	stopping = 1;
+	shutdown(listen_fd, SHUT_RDWR);
+	log_info("signal %d: stopping; %d request(s) in flight", sig,
+	    inflight);
+	if (!wait_idle(sig == SIGINT ? 0 : STOP_GRACE_MS)) {
+		api_terminating = 1;
+		wait_idle(STOP_LAST_MS);
+	}
 	/* Still holding the lock: no worker starts a request now. */
-	if (busy == 0)
+	inflight = busy;
+	if (inflight == 0)
 		for (i = 0; i < cfg.threads; i++)
 			db_close(worker_db[i]);
 	pthread_mutex_unlock(&busy_lock);
+	if (inflight == 0) {
+		upkeep(0);
+		finals_free();
+	}
 	/* _exit: the workers still in accept must not run atexit handlers. */
 	_exit(0);
 }
@@ -212,6 +288,7 @@ run_fastcgi(void)
 {
 	pthread_t	 tid;
 	pthread_attr_t	 attr;
+	pthread_condattr_t cattr;
 	sigset_t	 set;
 	long		 i;
 
@@ -224,6 +301,14 @@ run_fastcgi(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* The stop's grace is timed on the monotonic clock. */
+	if ((errno = pthread_condattr_init(&cattr)) != 0 ||
+	    (errno = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC)) != 0 ||
+	    (errno = pthread_cond_init(&busy_cond, &cattr)) != 0) {
+		log_warn("busy_cond on CLOCK_MONOTONIC");
+		return 1;
+	}
+	pthread_condattr_destroy(&cattr);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 512 * 1024);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -257,7 +342,12 @@ drain_stdin(void)
 	int64_t		 until = util_mono_ms() + DRAIN_MS;
 	int		 wait;
 
-	if (cl == NULL || (left = atoll(cl)) <= 0)
+	if (cl != NULL && *cl != '\0') {
+		if ((left = atoll(cl)) <= 0)
+			return;
+	} else if (getenv("HTTP_TRANSFER_ENCODING") != NULL)
+		left = DRAIN_MAX;	/* chunked: up to its end */
+	else
 		return;
 	if (left > DRAIN_MAX)
 		left = DRAIN_MAX;
@@ -307,15 +397,17 @@ run_cgi(void)
 	struct sigaction sa;
 	struct ctx	 c;
 	sqlite3		*db = NULL;
+	int		 i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_cgi_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);	/* Ctrl-C under make run */
 	memset(&c, 0, sizeof(c));
 	serve(&c, &db);
 	fflush(stdout);
-	if (!c.h.body_read)
+	if (!c.h.body_read && !c.h.body_late)
 		drain_stdin();
 	/*
 	 * The response ends when the last holder of stdout closes it: under
@@ -327,7 +419,14 @@ run_cgi(void)
 	stdio_away();
 	if (c.after.extract)
 		spawn_extractor(db, &cfg, c.after.conv_id, c.after.turn);
+	/* A final that could not be saved gets a few more tries. */
+	for (i = 0; i < CGI_FINAL_TRIES && finals_pending() > 0; i++) {
+		util_sleep_ms(250);
+		finals_flush(db);
+	}
+	maint_run(db, &cfg, &self);
 	db_close(db);
+	finals_free();
 	return 0;
 }
 
@@ -387,6 +486,7 @@ main(int argc, char *argv[])
 	self.pid = (long)getpid();
 	self.start = util_proc_start(self.pid);
 	self.stale_ms = cfg.stale_ms;
+	self.gave_up = finals_gave_up;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_warnx("curl_global_init failed");
 		return 1;

@@ -4,7 +4,6 @@
  * nesting first so a hostile body cannot make the parser recurse deeply,
  * and the raw bytes' UTF-8 so a NUL or a stray byte is refused outright.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,17 +85,6 @@ request_is_json(const char *ct)
 }
 
 static int
-request_blank(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (!isspace((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
-static int
 request_printable(const char *s, size_t len)
 {
 	size_t	i;
@@ -143,7 +131,8 @@ request_message(const char *body, size_t len, long text_max,
 	}
 	s = json_string_value(text);
 	n = json_string_length(text);
-	if (n == 0 || request_blank(s, n)) {
+	/* Only spaces, of any kind, or invisible characters: empty. */
+	if (n == 0 || utf8_all_blank(s, n)) {
 		snprintf(why, whysz, "\"text\" must not be empty.");
 		goto out;
 	}
@@ -166,14 +155,18 @@ request_message(const char *body, size_t len, long text_max,
 			goto out;
 		}
 		if ((m->client_id = strdup(json_string_value(cid))) == NULL)
-			goto out;
+			goto nomem;
 	}
 	if ((m->text = malloc(n + 1)) == NULL)
-		goto out;
+		goto nomem;
 	memcpy(m->text, s, n);
 	m->text[n] = '\0';
 	m->text_len = n;
 	rc = REQUEST_OK;
+	goto out;
+nomem:
+	snprintf(why, whysz, "The service is busy; try again shortly.");
+	rc = REQUEST_NO_MEMORY;
 out:
 	json_decref(root);
 	if (rc != REQUEST_OK)

@@ -3,8 +3,10 @@
  *
  * {"text": "...", "client_id": "..."}: the body must be well-formed UTF-8
  * JSON no deeper than REQUEST_DEPTH_MAX, an object whose "text" is a
- * non-blank string of at most text_max characters, and whose optional
- * "client_id" is a string of 1 to client_id_max printable characters.
+ * string of at most text_max characters that is not blank (not only
+ * spaces of any kind or invisible characters: utf8_blank), and whose
+ * optional "client_id" is a string of 1 to client_id_max printable
+ * characters.
  * Other members are ignored.
  */
 #ifndef REQUEST_H
@@ -18,6 +20,7 @@ enum request_rc {
 	REQUEST_OK,
 	REQUEST_BAD,		/* 400 */
 	REQUEST_TOO_LARGE,	/* 413 */
+	REQUEST_NO_MEMORY,	/* 503: the copies could not be made */
 };
 
 struct message_req {

@@ -71,10 +71,10 @@ route_match(const char *method, const char *path, struct route *r)
 		arg[0] = '\0';
 		if (!route_fit(rules[i].pattern, path, arg))
 			continue;
+		/* A HEAD is its GET without the body (http_start). */
 		if (strcmp(method, rules[i].method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 &&
-		    strcmp(rules[i].method, "GET") == 0 &&
-		    rules[i].id == ROUTE_HEALTH)) {
+		    strcmp(rules[i].method, "GET") == 0)) {
 			r->id = rules[i].id;
 			memcpy(r->arg, arg, sizeof(arg));
 			return r->id;

@@ -33,8 +33,8 @@ struct route {
 };
 
 /*
- * Route method and path (the path from /api/ on, no query string).
- * Always fills r; returns r->id.
+ * Route method and path (the path from /api/ on, no query string).  HEAD
+ * goes where GET does.  Always fills r; returns r->id.
  */
 enum route_id	route_match(const char *method, const char *path,
 		    struct route *r);

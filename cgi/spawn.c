@@ -77,13 +77,16 @@ spawn_init(const struct config *cfg, int cgi)
 	return 0;
 }
 
-/* Start the extractor for job id; 0, or -1 when it could not be. */
+/*
+ * Start the extractor with the arguments mode and arg (or NULL); 0, or
+ * -1 when it could not be.
+ */
 static int
-spawn_job(int64_t id)
+spawn_run(const char *mode, const char *arg)
 {
 	struct rlimit	 rl;
 	sigset_t	 none;
-	char		 arg[32], *argv[4];
+	char		*argv[4];
 	pid_t		 pid, pid2;
 	int		 status, fd, maxfd = 1024;
 
@@ -91,10 +94,9 @@ spawn_job(int64_t id)
 	sigemptyset(&none);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		maxfd = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
-	snprintf(arg, sizeof(arg), "%lld", (long long)id);
 	argv[0] = spawn_path;
-	argv[1] = (char *)"--job";
-	argv[2] = arg;
+	argv[1] = (char *)mode;
+	argv[2] = (char *)arg;
 	argv[3] = NULL;
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
@@ -136,6 +138,24 @@ spawn_job(int64_t id)
 		return -1;
 	}
 	return 0;
+}
+
+/* Start the extractor for job id; 0, or -1 when it could not be. */
+static int
+spawn_job(int64_t id)
+{
+	char	arg[32];
+
+	snprintf(arg, sizeof(arg), "%lld", (long long)id);
+	return spawn_run("--job", arg);
+}
+
+int
+spawn_drain(void)
+{
+	if (spawn_path[0] == '\0')
+		return -1;
+	return spawn_run("--drain", NULL);
 }
 
 void

@@ -29,4 +29,11 @@ int	spawn_init(const struct config *, int cgi);
 void	spawn_extractor(sqlite3 *, const struct config *, const char *conv_id,
 	    int turn);
 
+/*
+ * Start an extractor that runs pending jobs under the cap and leaves
+ * (intake-extract --drain), double-forked as above: for jobs nobody else
+ * will start.  0, or -1.
+ */
+int	spawn_drain(void);
+
 #endif

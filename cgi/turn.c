@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "events.h"
+#include "finals.h"
 #include "gen.h"
 #include "log.h"
 #include "request.h"
@@ -25,9 +26,11 @@
 #define SAVE_MS		250
 #define CANCEL_POLL_MS	250
 #define HEARTBEAT_MS	2000
-#define SAVE_WAIT_MS	5000	/* unsaved this long: wait for the lock */
+#define SAVE_OVERDUE_MS	2000	/* unsaved this long: wait a little */
+#define SAVE_WAIT_MS	50	/* the most a periodic save waits */
 #define SAVE_RETRY_MS	50	/* between tries while the lock is taken */
 #define FINISH_TRIES	3
+#define TURN_UNSAVED	"The reply could not be saved."
 
 struct relay {
 	struct ctx	*c;
@@ -39,36 +42,50 @@ struct relay {
 	int64_t		 last_save;	/* last try */
 	int64_t		 last_saved;	/* last save that went through */
 	int64_t		 last_poll, last_write;
-	int		 cancelled;
-	int		 too_long;
+	enum gen_stop	 stop;		/* why the relay stopped the reply */
 };
 
+/* Stop the reply for why, unless it was stopped already. */
+static enum gen_stop
+relay_stop(struct relay *r, enum gen_stop why)
+{
+	if (r->stop == GEN_GO_ON)
+		r->stop = why;
+	return r->stop;
+}
+
 /*
- * Save what is new; notes a cancel.  A save does not wait for the write
- * lock (a busy database must not stall the stream: the text is saved on
- * a later tick), unless nothing could be saved for SAVE_WAIT_MS, so the
- * heartbeat never goes stale under load.  A failed save is retried.
+ * Save what is new; notes a cancel.  A save never waits long for the
+ * write lock: another writer (a burst of saves, an extractor's merge, a
+ * process outside ours holding BEGIN IMMEDIATE) must not stall the
+ * stream, so deltas and pings go on and the text is saved on a later
+ * tick.  Once nothing could be saved for SAVE_OVERDUE_MS, each try waits
+ * up to SAVE_WAIT_MS, so under load the heartbeat stays fresh.
  */
 static void
 relay_save(struct relay *r)
 {
 	int64_t	now = util_mono_ms();
-	int	rc;
+	long	wait = now - r->last_saved >= SAVE_OVERDUE_MS ? SAVE_WAIT_MS : 0;
 
-	rc = store_reply_save(r->c->db, r->msg_id, r->saved,
-	    r->buf + r->saved, r->len - r->saved,
-	    now - r->last_saved >= SAVE_WAIT_MS);
-	r->last_save = r->last_poll = now;
-	if (rc == -1 || rc == 2)
+	switch (store_reply_save(r->c->db, r->msg_id, r->saved,
+	    r->buf + r->saved, r->len - r->saved, wait)) {
+	case SAVE_BUSY:
+	case SAVE_ERROR:
+		r->last_save = r->last_poll = util_mono_ms();
 		return;
-	r->last_saved = now;
+	case SAVE_CANCELLED:
+		relay_stop(r, GEN_CANCELLED);
+		break;
+	case SAVE_OK:
+		break;
+	}
+	r->last_save = r->last_poll = r->last_saved = util_mono_ms();
 	r->saved = r->len;
 	r->unsaved_chars = 0;
-	if (rc == 1)
-		r->cancelled = 1;
 }
 
-static int
+static enum gen_stop
 relay_tick(void *arg)
 {
 	struct relay	*r = arg;
@@ -81,47 +98,66 @@ relay_tick(void *arg)
 	else if (now - r->last_poll >= CANCEL_POLL_MS) {
 		r->last_poll = now;
 		if (store_reply_cancelled(r->c->db, r->msg_id) == 1)
-			r->cancelled = 1;
+			relay_stop(r, GEN_CANCELLED);
 	}
-	if (now - r->last_write >= r->c->cfg->ping_ms) {
+	if ((now = util_mono_ms()) - r->last_write >= r->c->cfg->ping_ms) {
 		events_ping(&r->c->h);
 		r->last_write = now;
 	}
-	return r->cancelled || r->too_long || api_terminating;
+	if (api_terminating)
+		relay_stop(r, GEN_TERMINATED);
+	return r->stop;
 }
 
+/* Make room for n more bytes (and a NUL).  0, or -1. */
 static int
+relay_grow(struct relay *r, size_t n)
+{
+	size_t	 ncap;
+	char	*nb;
+
+	if (r->len + n + 1 <= r->cap)
+		return 0;
+	ncap = r->cap ? r->cap : 1024;
+	while (ncap < r->len + n + 1)
+		ncap *= 2;
+	if ((nb = realloc(r->buf, ncap)) == NULL)
+		return -1;
+	r->buf = nb;
+	r->cap = ncap;
+	return 0;
+}
+
+/*
+ * A piece of the reply: kept, relayed as a delta, saved now and then.
+ * A reply that would grow past INTAKE_MAX_REPLY keeps what fits (cut at
+ * a character) and stops as GEN_TOO_LONG.
+ */
+static enum gen_stop
 relay_text(void *arg, const char *s, size_t n)
 {
 	struct relay	*r = arg;
-	size_t		 ncap;
-	char		*nb;
+	size_t		 room = (size_t)r->c->cfg->reply_max - r->len;
+	int		 cut = 0;
 
-	if (n == 0)
-		return relay_tick(r);
-	if (n > (size_t)r->c->cfg->reply_max - r->len) {
-		log_warnx("reply %lld: longer than %ld bytes; cut",
-		    (long long)r->msg_id, r->c->cfg->reply_max);
-		r->too_long = 1;
-		return 1;
+	if (r->stop != GEN_GO_ON)
+		return r->stop;
+	if (n > room) {
+		n = utf8_floor(s, n, room);
+		cut = 1;
 	}
-	if (r->len + n + 1 > r->cap) {
-		ncap = r->cap ? r->cap : 1024;
-		while (ncap < r->len + n + 1)
-			ncap *= 2;
-		if ((nb = realloc(r->buf, ncap)) == NULL) {
-			r->too_long = 1;
-			return 1;
-		}
-		r->buf = nb;
-		r->cap = ncap;
+	if (relay_grow(r, n) == -1)
+		return relay_stop(r, GEN_NO_MEMORY);
+	if (n > 0) {
+		memcpy(r->buf + r->len, s, n);
+		r->len += n;
+		r->buf[r->len] = '\0';
+		events_delta(&r->c->h, r->len, s, n);
+		r->last_write = util_mono_ms();
+		r->unsaved_chars += utf8_count(s, n);
 	}
-	memcpy(r->buf + r->len, s, n);
-	r->len += n;
-	r->buf[r->len] = '\0';
-	events_delta(&r->c->h, r->len, s, n);
-	r->last_write = util_mono_ms();
-	r->unsaved_chars += utf8_count(s, n);
+	if (cut)
+		return relay_stop(r, GEN_TOO_LONG);
 	if (r->unsaved_chars >= SAVE_CHARS &&
 	    r->last_write - r->last_save >= SAVE_RETRY_MS)
 		relay_save(r);
@@ -132,21 +168,30 @@ relay_text(void *arg, const char *s, size_t n)
 static int
 turn_request(struct ctx *c, struct message_req *m)
 {
-	char		*body = NULL, why[160];
+	char		*body = NULL, why[160] = "The request is malformed.";
 	size_t		 len;
-	int		 rc;
 
 	if (!request_is_json(http_param(&c->h, "CONTENT_TYPE"))) {
 		http_error(&c->h, ERR_MEDIA_TYPE, NULL);
 		return -1;
 	}
-	rc = http_read_body(&c->h, (size_t)c->cfg->body_max, &body, &len);
-	if (rc == 1) {
+	switch (http_read_body(&c->h, (size_t)c->cfg->body_max,
+	    c->cfg->body_timeout_ms, &body, &len)) {
+	case HTTP_BODY_OK:
+		break;
+	case HTTP_BODY_TOO_LARGE:
 		http_error(&c->h, ERR_TOO_LARGE, "The request body is too "
 		    "large.");
 		return -1;
-	}
-	if (rc == -1) {
+	case HTTP_BODY_TIMEOUT:
+		http_error(&c->h, ERR_TIMEOUT, NULL);
+		return -1;
+	case HTTP_BODY_NO_MEMORY:
+		log_warnx("turn: out of memory reading a body");
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return -1;
+	case HTTP_BODY_BAD:
+	default:
 		http_error(&c->h, ERR_BAD_REQUEST, "The request body could "
 		    "not be read.");
 		return -1;
@@ -159,7 +204,11 @@ turn_request(struct ctx *c, struct message_req *m)
 	case REQUEST_TOO_LARGE:
 		http_error(&c->h, ERR_TOO_LARGE, why);
 		break;
-	default:
+	case REQUEST_NO_MEMORY:
+		log_warnx("turn: out of memory reading a message");
+		http_error(&c->h, ERR_UNAVAILABLE, why);
+		break;
+	case REQUEST_BAD:
 		http_error(&c->h, ERR_BAD_REQUEST, why);
 		break;
 	}
@@ -168,10 +217,13 @@ turn_request(struct ctx *c, struct message_req *m)
 }
 
 /*
- * The final save, tried FINISH_TRIES times; if the whole reply cannot be
- * saved, the row is at least made final (error, with the text saved so
- * far), so it never stays "streaming" after the client was told it
- * ended.  0, or -1 when the whole reply was not saved.
+ * The final save, tried FINISH_TRIES times.  If the reply cannot be
+ * saved (the disk is full, the database is locked for longer than the
+ * tries last), the visitor is told so and the reply is handed to the
+ * process's list of unsaved finals (finals.h): made final, as an error
+ * with its text, as soon as a write goes through, and meanwhile shown to
+ * readers as interrupted rather than as a reply still being written.
+ * 0, or -1 when it was not saved.
  */
 static int
 turn_finish(struct ctx *c, int64_t msg_id, enum msg_status st,
@@ -184,11 +236,57 @@ turn_finish(struct ctx *c, int64_t msg_id, enum msg_status st,
 			return 0;
 		util_sleep_ms(100 << i);
 	}
-	log_warnx("reply %lld: could not be saved whole; keeping what was "
-	    "saved so far", (long long)msg_id);
-	store_reply_finish(c->db, msg_id, MSG_ERROR, NULL, 0,
-	    "The reply could not be saved.");
+	log_warnx("reply %lld: could not be saved; it will be saved as an "
+	    "error as soon as the database takes a write",
+	    (long long)msg_id);
+	finals_add(msg_id, text, len, TURN_UNSAVED);
 	return -1;
+}
+
+/*
+ * The reply's final status and what the visitor is told, from the one
+ * reason it stopped; the reason is logged when it is not the reply's
+ * natural end or the visitor's own Stop.
+ */
+static enum msg_status
+turn_outcome(const struct ctx *c, int64_t msg_id, int turn,
+    const struct gen_result *res, const char **error)
+{
+	*error = NULL;
+	switch (res->stop) {
+	case GEN_END:
+		return MSG_COMPLETE;
+	case GEN_CANCELLED:
+		return MSG_CANCELLED;
+	case GEN_TOO_LONG:
+		log_warnx("reply %lld: longer than INTAKE_MAX_REPLY (%ld "
+		    "bytes); cut short", (long long)msg_id,
+		    c->cfg->reply_max);
+		*error = "The reply was too long and was cut short.";
+		return MSG_ERROR;
+	case GEN_NO_MEMORY:
+		log_warnx("reply %lld: out of memory; the reply was stopped",
+		    (long long)msg_id);
+		*error = "The reply could not be completed. Please try again.";
+		return MSG_ERROR;
+	case GEN_TERMINATED:
+		log_warnx("reply %lld: this process is being stopped; saved "
+		    "as interrupted", (long long)msg_id);
+		*error = "The reply was interrupted.";
+		return MSG_INTERRUPTED;
+	case GEN_FAILED:
+		log_warnx("reply %lld (conversation %s turn %d): %s",
+		    (long long)msg_id, c->route.arg, turn, res->why);
+		*error = res->error;
+		return MSG_ERROR;
+	case GEN_GO_ON:
+	case GEN__MAX:
+		break;
+	}
+	log_warnx("reply %lld: the generator ended without a reason (%d)",
+	    (long long)msg_id, (int)res->stop);
+	*error = "The reply could not be completed. Please try again.";
+	return MSG_ERROR;
 }
 
 /* Generate, relay and save the reply of a turn just begun. */
@@ -201,11 +299,12 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	struct gen_sink		 sink;
 	struct gen_result	 res;
 	enum msg_status		 st;
-	const char		*error = NULL;
+	const char		*error;
 
 	memset(&r, 0, sizeof(r));
 	r.c = c;
 	r.msg_id = ids->assistant_id;
+	r.stop = GEN_GO_ON;
 	r.last_save = r.last_saved = r.last_poll = r.last_write =
 	    util_mono_ms();
 
@@ -216,7 +315,7 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	/* One more than the history: this turn's placeholder comes off. */
 	if (store_history(c->db, c->route.arg, ids->turn,
 	    c->cfg->history_max + 1, 1, &hist) == -1) {
-		res.rc = GEN_FAILED;
+		res.stop = GEN_FAILED;
 		snprintf(res.error, sizeof(res.error), "The assistant is "
 		    "unavailable right now. Please try again.");
 		snprintf(res.why, sizeof(res.why), "history unreadable");
@@ -237,24 +336,10 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 		store_texts_free(&hist);
 	}
 
-	if (r.cancelled)
-		st = MSG_CANCELLED;
-	else if (api_terminating) {
-		st = MSG_INTERRUPTED;
-		error = "The reply was interrupted.";
-		log_warnx("reply %lld: the web server stopped this process; "
-		    "saved as interrupted", (long long)r.msg_id);
-	}
-	else if (res.rc == GEN_FAILED) {
-		st = MSG_ERROR;
-		error = res.error;
-		log_warnx("reply %lld (conversation %s turn %d): %s",
-		    (long long)r.msg_id, c->route.arg, ids->turn, res.why);
-	} else
-		st = MSG_COMPLETE;
+	st = turn_outcome(c, r.msg_id, ids->turn, &res, &error);
 	if (turn_finish(c, r.msg_id, st, r.buf, r.len, error) == -1) {
 		st = MSG_ERROR;
-		error = "The reply could not be saved.";
+		error = TURN_UNSAVED;
 	}
 	if (c->h.gone)
 		log_info("reply %lld: the client left; the reply was read to "
@@ -269,16 +354,13 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	c->after.turn = ids->turn;
 }
 
-void
-turn_handle(struct ctx *c)
+/* The turn once it holds its stream slot: read, store, stream. */
+static void
+turn_run(struct ctx *c)
 {
 	struct message_req	m;
 	struct turn_ids		ids;
 
-	if (api_auth_conv(c, 0) == -1)
-		return;
-	if (api_rate(c, "message", c->cfg->rate_messages) == -1)
-		return;
 	if (turn_request(c, &m) == -1)
 		return;
 	switch (store_turn_begin(c->db, c->route.arg, m.text, m.text_len,
@@ -303,4 +385,23 @@ turn_handle(struct ctx *c)
 		break;
 	}
 	request_free(&m);
+}
+
+void
+turn_handle(struct ctx *c)
+{
+	int64_t	slot;
+
+	if (api_auth_conv(c, 0) == -1)
+		return;
+	if (api_rate(c, "message", c->cfg->rate_messages) == -1)
+		return;
+	/*
+	 * The slot is held from before the body is read until the reply is
+	 * saved, whether or not anyone still reads it.
+	 */
+	if (api_stream_take(c, SLOT_TURN, &slot) == -1)
+		return;
+	turn_run(c);
+	slots_give(c->db, slot);
 }

@@ -4,15 +4,21 @@
  * cannot drift apart.  The file parser is the cgit kind: line by line,
  * bounded, no includes, no surprises.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "log.h"
+#include "utf8.h"
 
 enum cfg_type {
 	CFG_STR,
@@ -56,21 +62,26 @@ static const struct cfg_key keys[] = {
 	L("THREADS",		threads,	1, 4096, "64"),
 	L("WORD_DELAY_MS",	word_delay_ms,	0, 5000, "25"),
 	L("MAX_BODY",		body_max,	1024, 16 << 20, "65536"),
+	L("BODY_TIMEOUT_MS",	body_timeout_ms, 100, 600000, "10000"),
 	L("MAX_TEXT",		text_max,	1, 1000000, "8000"),
 	L("MAX_CLIENT_ID",	client_id_max,	1, 1024, "64"),
 	L("MAX_TURNS",		turns_max,	1, 100000, "200"),
 	L("RATE_CONVERSATIONS",	rate_conversations, 0, 1000000, "10"),
 	L("RATE_MESSAGES",	rate_messages,	0, 1000000, "30"),
+	L("MAX_STREAMS_PER_ADDR", streams_per_addr, 0, 100000, "16"),
+	L("MAX_FOLLOWS_PER_CONV", follows_per_conv, 0, 100000, "8"),
 	L("HISTORY_MESSAGES",	history_max,	1, 10000, "40"),
 	L("MAX_REPLY",		reply_max,	1024, 16 << 20, "65536"),
 	L("CONNECT_TIMEOUT_MS",	connect_timeout_ms, 100, 600000, "10000"),
 	L("FIRST_TOKEN_TIMEOUT_MS", first_token_ms, 100, 3600000, "60000"),
 	L("GAP_TIMEOUT_MS",	gap_ms,		100, 3600000, "30000"),
 	L("TOTAL_TIMEOUT_MS",	total_ms,	100, 36000000, "300000"),
-	L("PING_MS",		ping_ms,	100, 600000, "10000"),
+	/* Below the page's 60 s: it takes a silent minute as a dead stream. */
+	L("PING_MS",		ping_ms,	100, 50000, "10000"),
 	L("BUSY_TIMEOUT_MS",	busy_timeout_ms, 0, 600000, "5000"),
 	L("STALE_MS",		stale_ms,	1000, 3600000, "30000"),
 	L("EXTRACT_TIMEOUT_MS",	extract_timeout_ms, 100, 3600000, "60000"),
+	L("EVENTS_QUERY_TOKEN",	events_query_token, 0, 1, "1"),
 };
 
 #undef S
@@ -209,12 +220,13 @@ static int
 config_file(struct config *cfg, const char *path, char *err, size_t errsz)
 {
 	FILE	*f;
-	char	 line[2048], why[256];
+	char	 line[2048], why[256], ebuf[128];
 	int	 lineno = 0, rc = -1;
 	size_t	 len;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		snprintf(err, errsz, "%s: %s", path,
+		    log_strerror(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -237,6 +249,68 @@ out:
 	return rc;
 }
 
+/*
+ * Read the system prompt file into cfg (see config_load).  Opened without
+ * blocking, so a FIFO named by mistake cannot hang the start.  0, or -1
+ * with "SYSTEM_PROMPT_FILE: path: reason".
+ */
+static int
+config_prompt(struct config *cfg, char *err, size_t errsz)
+{
+	const char	*path = cfg->system_prompt_file;
+	struct stat	 sb;
+	ssize_t		 n;
+	size_t		 len = 0;
+	char		 ebuf[128];
+	int		 fd, rc = -1;
+
+	cfg->system_prompt[0] = '\0';
+	cfg->system_prompt_len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: %s", path,
+		    log_strerror(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: not a regular "
+		    "file", path);
+		goto out;
+	}
+	/* One byte more than allowed tells a file too large. */
+	while (len < sizeof(cfg->system_prompt) &&
+	    (n = read(fd, cfg->system_prompt + len,
+	    sizeof(cfg->system_prompt) - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: %s",
+			    path, log_strerror(errno, ebuf, sizeof(ebuf)));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len > CONFIG_PROMPT_MAX) {
+		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: larger than %d "
+		    "bytes", path, CONFIG_PROMPT_MAX);
+		goto out;
+	}
+	if (!utf8_valid(cfg->system_prompt, len)) {
+		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: not UTF-8 text "
+		    "(or has a NUL byte)", path);
+		goto out;
+	}
+	cfg->system_prompt[len] = '\0';
+	cfg->system_prompt_len = len;
+	rc = 0;
+out:
+	if (rc == -1) {
+		cfg->system_prompt[0] = '\0';
+		cfg->system_prompt_len = 0;
+	}
+	close(fd);
+	return rc;
+}
+
 int
 config_load(struct config *cfg, char *err, size_t errsz)
 {
@@ -255,6 +329,9 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		if (config_set(cfg, &keys[i], v, err, errsz) == -1)
 			return -1;
 	}
+	if (cfg->system_prompt_file[0] != '\0' &&
+	    config_prompt(cfg, err, errsz) == -1)
+		return -1;
 	return 0;
 }
 

@@ -20,6 +20,12 @@ enum provider {
 	PROVIDER__MAX
 };
 
+/*
+ * The most INTAKE_SYSTEM_PROMPT_FILE may hold, in bytes (some 16,000
+ * tokens: far more than an intake prompt needs, and sent on every turn).
+ */
+#define CONFIG_PROMPT_MAX	(64 * 1024)
+
 struct config {
 	char		 db[1024];		/* INTAKE_DB */
 	enum provider	 provider;		/* INTAKE_LLM_PROVIDER */
@@ -30,6 +36,9 @@ struct config {
 	char		 admin_token[256];	/* INTAKE_ADMIN_TOKEN: never logged */
 	char		 firm_name[128];	/* INTAKE_FIRM_NAME */
 	char		 system_prompt_file[1024]; /* INTAKE_SYSTEM_PROMPT_FILE */
+	char		 system_prompt[CONFIG_PROMPT_MAX + 1]; /* its text, read
+						   by config_load; UTF-8 */
+	size_t		 system_prompt_len;	/* bytes in system_prompt */
 	char		 extractor[1024];	/* INTAKE_EXTRACTOR: program path */
 	char		 proxy[512];		/* INTAKE_LLM_PROXY: "" = none */
 	char		 log_file[1024];	/* INTAKE_LOG_FILE: extractor log
@@ -40,11 +49,16 @@ struct config {
 	long		 threads;		/* INTAKE_THREADS per process */
 	long		 word_delay_ms;		/* INTAKE_WORD_DELAY_MS (built-in) */
 	long		 body_max;		/* INTAKE_MAX_BODY bytes */
+	long		 body_timeout_ms;	/* INTAKE_BODY_TIMEOUT_MS: a whole body */
 	long		 text_max;		/* INTAKE_MAX_TEXT characters */
 	long		 client_id_max;		/* INTAKE_MAX_CLIENT_ID characters */
 	long		 turns_max;		/* INTAKE_MAX_TURNS per conversation */
 	long		 rate_conversations;	/* INTAKE_RATE_CONVERSATIONS /addr/min */
 	long		 rate_messages;		/* INTAKE_RATE_MESSAGES /addr/min */
+	long		 streams_per_addr;	/* INTAKE_MAX_STREAMS_PER_ADDR: turns
+						   and follows at once; 0: off */
+	long		 follows_per_conv;	/* INTAKE_MAX_FOLLOWS_PER_CONV at
+						   once; 0: off */
 	long		 history_max;		/* INTAKE_HISTORY_MESSAGES sent */
 	long		 reply_max;		/* INTAKE_MAX_REPLY bytes kept */
 	long		 connect_timeout_ms;	/* INTAKE_CONNECT_TIMEOUT_MS */
@@ -55,11 +69,18 @@ struct config {
 	long		 busy_timeout_ms;	/* INTAKE_BUSY_TIMEOUT_MS (SQLite) */
 	long		 stale_ms;		/* INTAKE_STALE_MS: owner presumed gone */
 	long		 extract_timeout_ms;	/* INTAKE_EXTRACT_TIMEOUT_MS per try */
+	long		 events_query_token;	/* INTAKE_EVENTS_QUERY_TOKEN: 1 lets
+						   /events take ?token= */
 };
 
 /*
- * Fill cfg: defaults, the INTAKE_CONFIG file if set, the environment.
- * Returns 0, or -1 with a one-line reason in err (never a secret's value).
+ * Fill cfg: defaults, the INTAKE_CONFIG file if set, the environment;
+ * then read INTAKE_SYSTEM_PROMPT_FILE, if set, into system_prompt (once:
+ * a change to the file takes a restart, like any setting).  A prompt
+ * file that cannot be read, is not a regular file, is larger than
+ * CONFIG_PROMPT_MAX or is not UTF-8 text (a NUL byte included) is an
+ * error here, not cut or skipped on every turn.  Returns 0, or -1 with a
+ * one-line reason in err (never a secret's value).
  */
 int	config_load(struct config *cfg, char *err, size_t errsz);
 

@@ -6,10 +6,14 @@
  * other accounts on a shared host.  Migrations run inside BEGIN
  * IMMEDIATE, so two processes starting at once apply them once.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,30 +31,37 @@ extern const int db_n_migrations;
 
 /*
  * A handle belongs to one thread, so the busy handler's state is the
- * thread's: when this wait began, and whether the caller wants none.
+ * thread's: when this wait began, and the deadline of the statement
+ * being run through db_exec_wait (0: none, the busy timeout applies).
  */
 static _Thread_local int64_t	db_busy_since;
-static _Thread_local int	db_nowait;
+static _Thread_local int64_t	db_deadline;
+
+#define DB_WRITABLE_WAIT_MS	1000
+
+/* The busy timeout of every handle (INTAKE_BUSY_TIMEOUT_MS). */
+static long			db_wait_ms = 5000;
 
 /*
  * Wait for the write lock in short steps (1 ms, growing to 10 ms) up to
- * the busy timeout.  SQLite's own handler sleeps up to 100 ms between
- * tries, so a writer that queued behind a burst of others could sleep
- * long after the lock was free: measured under 32 concurrent mergers, p99
- * 137 ms to 1 s per transaction (bench/results.md).
+ * the busy timeout, or the caller's deadline.  SQLite's own handler
+ * sleeps up to 100 ms between tries, so a writer that queued behind a
+ * burst of others could sleep long after the lock was free: measured
+ * under 32 concurrent mergers, p99 137 ms to 1 s per transaction
+ * (bench/results.md).
  */
 static int
 db_busy(void *arg, int count)
 {
-	int64_t	now = util_mono_ms(), limit = (int64_t)(intptr_t)arg;
+	int64_t	now = util_mono_ms(), limit = (int64_t)(intptr_t)arg, until;
+	int64_t	step = count < 10 ? count + 1 : 10;
 
-	if (db_nowait)
-		return 0;
 	if (count == 0)
 		db_busy_since = now;
-	if (now - db_busy_since >= limit)
+	until = db_deadline != 0 ? db_deadline : db_busy_since + limit;
+	if (now >= until)
 		return 0;
-	util_sleep_ms(count < 10 ? count + 1 : 10);
+	util_sleep_ms(step < until - now ? step : until - now);
 	return 1;
 }
 
@@ -94,30 +105,63 @@ db_prepare(sqlite3 *db, const char *sql)
 }
 
 int
-db_bind_text(sqlite3_stmt *st, int idx, const char *s, int len)
+db_bind_text(sqlite3_stmt *st, int idx, const char *s, size_t len)
 {
 	if (s == NULL)
 		return sqlite3_bind_null(st, idx);
-	return sqlite3_bind_text(st, idx, s, len, SQLITE_TRANSIENT);
+	if (len == (size_t)-1)
+		return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+	if (len > INT_MAX)
+		return SQLITE_TOOBIG;	/* never cut, never wrapped */
+	return sqlite3_bind_text(st, idx, s, (int)len, SQLITE_TRANSIENT);
 }
 
-/* Statements that wait on the lock: retried a few times past the timeout. */
+/*
+ * Run sql, which takes or needs the write lock, waiting for it at most
+ * wait_ms in all (one deadline across the busy handler's waits and the
+ * retries of a busy answer the handler is not asked about).  0 done, 1
+ * still busy at the deadline (nothing done, not logged), -1 on error
+ * (logged with what).
+ */
 static int
-db_exec_busy(sqlite3 *db, const char *sql, const char *what)
+db_exec_wait(sqlite3 *db, const char *sql, const char *what, long wait_ms)
 {
-	int	tries, rc = SQLITE_BUSY;
+	int64_t	deadline = util_mono_ms() + (wait_ms > 0 ? wait_ms : 0), left;
+	int	rc;
 
-	for (tries = 0; tries < 20; tries++) {
+	/* A deadline of 0 means none: make "now" at least 1. */
+	db_deadline = deadline > 0 ? deadline : 1;
+	for (;;) {
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 			break;
-		util_sleep_ms(5 + tries * 10);
+		if ((left = deadline - util_mono_ms()) <= 0)
+			break;
+		util_sleep_ms(left < 10 ? left : 10);
 	}
-	if (rc != SQLITE_OK) {
-		log_warnx("%s: %s", what, sqlite3_errmsg(db));
+	db_deadline = 0;
+	if (rc == SQLITE_OK)
+		return 0;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return 1;
+	log_warnx("%s: %s", what, sqlite3_errmsg(db));
+	return -1;
+}
+
+/* db_exec_wait within the busy timeout; busy at the end is an error. */
+static int
+db_exec_busy(sqlite3 *db, const char *sql, const char *what)
+{
+	switch (db_exec_wait(db, sql, what, db_wait_ms)) {
+	case 0:
+		return 0;
+	case 1:
+		log_warnx("%s: the database stayed locked for %ld ms", what,
+		    db_wait_ms);
+		return -1;
+	default:
 		return -1;
 	}
-	return 0;
 }
 
 void
@@ -139,17 +183,13 @@ db_close(sqlite3 *db)
 int
 db_try_begin(sqlite3 *db)
 {
-	int	rc;
+	return db_begin_within(db, 0);
+}
 
-	db_nowait = 1;
-	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	db_nowait = 0;
-	if (rc == SQLITE_OK)
-		return 0;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return 1;
-	log_warnx("begin: %s", sqlite3_errmsg(db));
-	return -1;
+int
+db_begin_within(sqlite3 *db, long wait_ms)
+{
+	return db_exec_wait(db, "BEGIN IMMEDIATE", "begin", wait_ms);
 }
 
 int
@@ -251,12 +291,64 @@ db_create(const char *path)
 	return rc;
 }
 
+/*
+ * The -wal and -shm files take the database file's mode when SQLite
+ * creates them, so one made while the file was read-only (0400) stays
+ * read-only after the file is fixed, and then every write fails while
+ * reads work.  Repair one this account owns (0600); name one it cannot.
+ * 0, or -1 (logged: what to do about it).
+ */
+static int
+db_sidecars(const char *path)
+{
+	static const char *const ext[] = { "-wal", "-shm" };
+	struct stat	sb;
+	char		side[PATH_MAX];
+	size_t		i;
+
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		if (snprintf(side, sizeof(side), "%s%s", path, ext[i]) >=
+		    (int)sizeof(side))
+			return -1;
+		if (stat(side, &sb) == -1 || access(side, R_OK | W_OK) == 0)
+			continue;
+		if (sb.st_uid == geteuid() && chmod(side, 0600) == 0) {
+			log_warnx("database %s was mode %04o: repaired (0600)",
+			    side, (unsigned)(sb.st_mode & 07777));
+			continue;
+		}
+		log_warnx("database %s cannot be written by this account "
+		    "(uid %ld; the file is uid %ld, mode %04o): every write "
+		    "would fail.  Remove it while nothing uses the database, "
+		    "or give it to uid %ld, mode 0600", side, (long)geteuid(),
+		    (long)sb.st_uid, (unsigned)(sb.st_mode & 07777),
+		    (long)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_writable(sqlite3 *db)
+{
+	switch (db_exec_wait(db, "BEGIN IMMEDIATE", "db_writable",
+	    DB_WRITABLE_WAIT_MS)) {
+	case 0:
+		db_rollback(db);
+		return 1;
+	case 1:
+		return 1;	/* another writer has it: it can be written */
+	default:
+		return 0;
+	}
+}
+
 sqlite3 *
 db_open(const char *path, long busy_timeout_ms)
 {
 	sqlite3	*db = NULL;
 
-	if (db_create(path) == -1)
+	if (db_create(path) == -1 || db_sidecars(path) == -1)
 		return NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -264,8 +356,15 @@ db_open(const char *path, long busy_timeout_ms)
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto fail;
 	}
+	db_wait_ms = busy_timeout_ms;
 	sqlite3_busy_handler(db, db_busy, (void *)(intptr_t)busy_timeout_ms);
 	sqlite3_extended_result_codes(db, 0);
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		log_warnx("database %s cannot be written by this account (uid "
+		    "%ld): give it mode 0600 and this account as its owner",
+		    path, (long)geteuid());
+		goto fail;
+	}
 	if (db_exec(db, "PRAGMA journal_mode=WAL", "wal") == -1 ||
 	    db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA cache_size=-128", "pragmas") == -1 ||

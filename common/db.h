@@ -10,6 +10,8 @@
 #ifndef DB_H
 #define DB_H
 
+#include <stddef.h>
+
 #include <sqlite3.h>
 
 /*
@@ -29,26 +31,37 @@ int		db_schema_version(void);
 sqlite3		*db_open(const char *path, long busy_timeout_ms);
 
 /*
+ * 1 when this handle can write (it begins a write transaction and rolls
+ * it back; a lock held by another writer also counts as writable), 0
+ * when it cannot (read-only file, -shm or -wal; a full or broken disk:
+ * logged).  For health checks, not for every request.
+ */
+int		db_writable(sqlite3 *db);
+
+/*
  * Close a handle (NULL is fine).  A statement left unfinalized is a bug:
  * it is logged, finalized, and the handle closed all the same.
  */
 void		db_close(sqlite3 *db);
 
 /*
- * BEGIN IMMEDIATE, retried while the database stays busy beyond the busy
- * timeout, up to about tries * busy timeout.  0, or -1 (logged).
+ * BEGIN IMMEDIATE, waiting for the write lock up to the busy timeout
+ * (INTAKE_BUSY_TIMEOUT_MS), one deadline for all its tries.  0, or -1
+ * (logged).
  */
 int		db_begin(sqlite3 *db);
 
 /*
- * BEGIN IMMEDIATE only if the write lock is free now: 0 when begun, 1
- * when another writer holds it (nothing begun; try again later), -1 on
- * error (logged).  For work that can wait its turn, such as a streaming
- * reply's periodic save, which must not stall the stream.
+ * BEGIN IMMEDIATE, waiting for the write lock at most wait_ms (0: only
+ * if it is free now): 0 when begun, 1 when another writer still holds it
+ * (nothing begun; try again later), -1 on error (logged).  For work that
+ * can wait its turn, such as a streaming reply's periodic save, which
+ * must not stall the stream.
  */
-int		db_try_begin(sqlite3 *db);
+int		db_begin_within(sqlite3 *db, long wait_ms);
+int		db_try_begin(sqlite3 *db);	/* db_begin_within(db, 0) */
 
-/* COMMIT (retried while busy), or ROLLBACK.  0, or -1 (logged). */
+/* COMMIT (within the busy timeout), or ROLLBACK.  0, or -1 (logged). */
 int		db_commit(sqlite3 *db);
 void		db_rollback(sqlite3 *db);
 
@@ -60,7 +73,13 @@ int		db_exec(sqlite3 *db, const char *sql, const char *what);
  */
 sqlite3_stmt	*db_prepare(sqlite3 *db, const char *sql);
 
-/* Bind helpers for text that may be NULL (binds NULL) and lengths. */
-int		db_bind_text(sqlite3_stmt *st, int idx, const char *s, int len);
+/*
+ * Bind s, len bytes, or up to its NUL when len is (size_t)-1 (which -1
+ * converts to); a NULL s binds NULL.  The text is copied.  SQLite counts
+ * in int: a text longer than INT_MAX is refused with SQLITE_TOOBIG
+ * (nothing bound), never cut.  Returns SQLite's result code.
+ */
+int		db_bind_text(sqlite3_stmt *st, int idx, const char *s,
+		    size_t len);
 
 #endif

@@ -70,11 +70,17 @@ static int
 jobs_returning(sqlite3 *db, sqlite3_stmt *st, struct job *j,
     const char *what)
 {
+	const char	*conv;
+
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
 		j->id = sqlite3_column_int64(st, 0);
-		snprintf(j->conv_id, sizeof(j->conv_id), "%s",
-		    (const char *)sqlite3_column_text(st, 1));
+		if ((conv = (const char *)sqlite3_column_text(st, 1)) == NULL) {
+			log_warnx("%s: job %lld has no conversation", what,
+			    (long long)j->id);
+			return -1;
+		}
+		snprintf(j->conv_id, sizeof(j->conv_id), "%s", conv);
 		j->turn = sqlite3_column_int(st, 2);
 		j->tries = sqlite3_column_int(st, 3);
 		return sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
@@ -307,4 +313,38 @@ fail:
 	sqlite3_finalize(st);
 	db_rollback(db);
 	return -1;
+}
+
+int
+jobs_stranded(sqlite3 *db, long settle_ms)
+{
+	sqlite3_stmt	*st;
+	char		 before[32];
+	int		 n = -1;
+
+	/*
+	 * A job is the writer's to claim right after its reply ends: only
+	 * one pending for longer than settle_ms, whose reply is not being
+	 * written, is nobody's.
+	 */
+	util_iso_time(util_wall_ms() - settle_ms, before, sizeof(before));
+	if ((st = db_prepare(db, "SELECT count(*) FROM jobs j WHERE "
+	    "j.state = 'pending' AND j.updated_at < ? AND NOT EXISTS "
+	    "(SELECT 1 FROM messages m WHERE m.conversation_id = "
+	    "j.conversation_id AND m.turn = j.turn AND m.role = 'assistant' "
+	    "AND m.status = 'streaming')")) == NULL)
+		return -1;
+	db_bind_text(st, 1, before, -1);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	else
+		log_warnx("jobs_stranded: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+jobs_nrunning(sqlite3 *db)
+{
+	return jobs_running(db);
 }

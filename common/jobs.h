@@ -66,4 +66,15 @@ int	jobs_fail(sqlite3 *, int64_t id, const char *error);
  */
 int	jobs_reclaim(sqlite3 *, long stale_ms, int retry_failed);
 
+/*
+ * How many jobs are pending for longer than settle_ms while no reply of
+ * their turn is being written: jobs nobody will start (the writer that
+ * would have was killed, or the cap was full and every extractor has
+ * left).  -1 on error.
+ */
+int	jobs_stranded(sqlite3 *, long settle_ms);
+
+/* How many jobs are running (some extractors may be dead), or -1. */
+int	jobs_nrunning(sqlite3 *);
+
 #endif

@@ -32,7 +32,7 @@ lead_read(sqlite3 *db, const char *conv_id, struct lead_row *row)
 {
 	sqlite3_stmt	*st;
 	enum field	 f;
-	const char	*name;
+	const char	*name, *value;
 	int		 step;
 
 	memset(row, 0, sizeof(*row));
@@ -41,11 +41,13 @@ lead_read(sqlite3 *db, const char *conv_id, struct lead_row *row)
 		return -1;
 	db_bind_text(st, 1, conv_id, -1);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		/* NULL: no such value (or no memory): not a field we know. */
 		name = (const char *)sqlite3_column_text(st, 0);
-		if ((f = field_lookup(name, strlen(name))) == FIELD__MAX)
+		value = (const char *)sqlite3_column_text(st, 1);
+		if (name == NULL || value == NULL ||
+		    (f = field_lookup(name, strlen(name))) == FIELD__MAX)
 			continue;
-		snprintf(row->value[f], sizeof(row->value[f]), "%s",
-		    (const char *)sqlite3_column_text(st, 1));
+		snprintf(row->value[f], sizeof(row->value[f]), "%s", value);
 		row->strength[f] = sqlite3_column_int(st, 2);
 		row->turn[f] = sqlite3_column_int(st, 3);
 	}
@@ -253,7 +255,8 @@ lead_list_json(sqlite3 *db, long limit)
 		goto out;
 	sqlite3_bind_int64(st, 1, limit);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		id = (const char *)sqlite3_column_text(st, 0);
+		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			continue;
 		if ((fields = lead_fields_flat(db, id, row)) == NULL)
 			goto out;
 		l = json_pack("{s:s, s:s, s:s, s:o}", "conversation_id", id,

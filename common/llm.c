@@ -23,7 +23,6 @@ struct llm_io {
 	CURL		*easy;
 	char		 errbody[4096];	/* the body of an error status */
 	size_t		 errlen;
-	int		 stopped;	/* on_data asked to stop */
 };
 
 enum llm_proto
@@ -62,10 +61,8 @@ llm_write(char *p, size_t size, size_t nmemb, void *arg)
 		io->errbody[io->errlen] = '\0';
 		return n;
 	}
-	if (io->call->on_data(io->call->arg, p, n)) {
-		io->stopped = 1;
+	if ((io->call->stop = io->call->on_data(io->call->arg, p, n)) != 0)
 		return 0;	/* aborts the transfer */
-	}
 	return n;
 }
 
@@ -111,6 +108,73 @@ llm_errmsg(const char *body, char *out, size_t outsz)
 	json_decref(root);
 }
 
+/*
+ * Set every option of the call.  Returns NULL, or the name of the first
+ * option libcurl refused (*res says why), and then the call must not be
+ * made: it would not be the call we asked for.  A libcurl older than
+ * 7.85 refuses CURLOPT_PROTOCOLS_STR, and the transfer would then follow
+ * any scheme it knows (file://, ftp://, …); one that refuses CURLOPT_PROXY
+ * would take a proxy from the environment (HTTPoxy); one that refuses
+ * CURLOPT_NOSIGNAL would raise SIGALRM in a threaded program.
+ */
+static const char *
+llm_options(struct llm_io *io, const char *url, struct curl_slist *hdrs,
+    CURLcode *res)
+{
+	const struct config	*cfg = io->call->cfg;
+	CURL			*easy = io->easy;
+
+#define LLM_SET(opt, val) \
+	if ((*res = curl_easy_setopt(easy, opt, val)) != CURLE_OK) \
+		return #opt
+	LLM_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	LLM_SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	LLM_SET(CURLOPT_PROXY, cfg->proxy);	/* "": none, not even $*_proxy */
+	LLM_SET(CURLOPT_NOSIGNAL, 1L);
+	LLM_SET(CURLOPT_URL, url);
+	LLM_SET(CURLOPT_HTTPHEADER, hdrs);
+	LLM_SET(CURLOPT_POSTFIELDS, io->call->body);
+	LLM_SET(CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
+	if (io->call->total_ms > 0)
+		LLM_SET(CURLOPT_TIMEOUT_MS, io->call->total_ms);
+	LLM_SET(CURLOPT_WRITEFUNCTION, llm_write);
+	LLM_SET(CURLOPT_WRITEDATA, io);
+	LLM_SET(CURLOPT_HEADERFUNCTION, llm_header);
+	LLM_SET(CURLOPT_HEADERDATA, io);
+	LLM_SET(CURLOPT_USERAGENT, "intake/1");
+	LLM_SET(CURLOPT_ACCEPT_ENCODING, "");
+#undef LLM_SET
+	return NULL;
+}
+
+/*
+ * The request's headers: JSON, then accept, version and auth when not
+ * NULL.  NULL when any could not be added (nothing is leaked: a failed
+ * curl_slist_append leaves the list as it was).
+ */
+static struct curl_slist *
+llm_headers(const char *accept, const char *version, const char *auth)
+{
+	const char		*lines[4];
+	struct curl_slist	*hdrs = NULL, *n;
+	size_t			 i, k = 0;
+
+	lines[k++] = "Content-Type: application/json";
+	lines[k++] = accept;
+	if (version != NULL)
+		lines[k++] = version;
+	if (auth != NULL)
+		lines[k++] = auth;
+	for (i = 0; i < k; i++) {
+		if ((n = curl_slist_append(hdrs, lines[i])) == NULL) {
+			curl_slist_free_all(hdrs);
+			return NULL;
+		}
+		hdrs = n;
+	}
+	return hdrs;
+}
+
 enum llm_fail
 llm_perform(struct llm_call *c)
 {
@@ -121,66 +185,52 @@ llm_perform(struct llm_call *c)
 	CURLMsg			*msg;
 	CURLcode		 res = CURLE_OK;
 	enum llm_fail		 rc = LLM_NETWORK;
+	const char		*bad;
 	char			 url[600], auth[600];
 	int			 running = 1, left;
 
 	memset(&io, 0, sizeof(io));
 	io.call = c;
+	c->stop = 0;
 	c->status = 0;
 	c->retry_after = 0;
 	c->errmsg[0] = c->why[0] = '\0';
-	if (cfg->llm_url[0] == '\0') {
-		snprintf(c->why, sizeof(c->why), "INTAKE_LLM_URL is not set");
+	if (llm_url_join(url, sizeof(url), cfg->llm_url, llm_path(c->proto),
+	    c->why, sizeof(c->why)) == -1)
 		return LLM_BADCONF;
-	}
-	snprintf(url, sizeof(url), "%s%s", cfg->llm_url, llm_path(c->proto));
-	/* The base may end in a slash: "http://h/v1/" + "/chat/..." */
-	if (strstr(url, "//chat/") || strstr(url, "//messages")) {
-		snprintf(url, sizeof(url), "%.*s%s",
-		    (int)(strlen(cfg->llm_url) - 1), cfg->llm_url,
-		    llm_path(c->proto));
-	}
 
 	if ((io.easy = curl_easy_init()) == NULL ||
 	    (multi = curl_multi_init()) == NULL) {
 		snprintf(c->why, sizeof(c->why), "curl init failed");
 		goto out;
 	}
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, c->stream ?
-	    "Accept: text/event-stream" : "Accept: application/json");
-	if (c->proto == LLM_PROTO_ANTHROPIC) {
-		hdrs = curl_slist_append(hdrs, "anthropic-version: 2023-06-01");
+	if (c->proto == LLM_PROTO_ANTHROPIC)
 		snprintf(auth, sizeof(auth), "x-api-key: %s", cfg->api_key);
-	} else
+	else
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 		    cfg->api_key);
-	if (cfg->api_key[0] != '\0')
-		hdrs = curl_slist_append(hdrs, auth);
+	hdrs = llm_headers(c->stream ? "Accept: text/event-stream" :
+	    "Accept: application/json", c->proto == LLM_PROTO_ANTHROPIC ?
+	    "anthropic-version: 2023-06-01" : NULL, cfg->api_key[0] != '\0' ?
+	    auth : NULL);
 	explicit_bzero(auth, sizeof(auth));
 	if (hdrs == NULL) {
 		snprintf(c->why, sizeof(c->why), "out of memory");
 		goto out;
 	}
 
-	curl_easy_setopt(io.easy, CURLOPT_URL, url);
-	curl_easy_setopt(io.easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(io.easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(io.easy, CURLOPT_PROXY, cfg->proxy);
-	curl_easy_setopt(io.easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(io.easy, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(io.easy, CURLOPT_POSTFIELDS, c->body);
-	curl_easy_setopt(io.easy, CURLOPT_CONNECTTIMEOUT_MS,
-	    cfg->connect_timeout_ms);
-	if (c->total_ms > 0)
-		curl_easy_setopt(io.easy, CURLOPT_TIMEOUT_MS, c->total_ms);
-	curl_easy_setopt(io.easy, CURLOPT_WRITEFUNCTION, llm_write);
-	curl_easy_setopt(io.easy, CURLOPT_WRITEDATA, &io);
-	curl_easy_setopt(io.easy, CURLOPT_HEADERFUNCTION, llm_header);
-	curl_easy_setopt(io.easy, CURLOPT_HEADERDATA, &io);
-	curl_easy_setopt(io.easy, CURLOPT_USERAGENT, "intake/1");
-	curl_easy_setopt(io.easy, CURLOPT_ACCEPT_ENCODING, "");
-	curl_multi_add_handle(multi, io.easy);
+	if ((bad = llm_options(&io, url, hdrs, &res)) != NULL) {
+		rc = LLM_BADCONF;
+		snprintf(c->why, sizeof(c->why), "libcurl refused %s (%s): "
+		    "the provider is not called", bad,
+		    curl_easy_strerror(res));
+		goto out;
+	}
+	if (curl_multi_add_handle(multi, io.easy) != CURLM_OK) {
+		snprintf(c->why, sizeof(c->why), "curl_multi_add_handle "
+		    "failed");
+		goto out;
+	}
 
 	while (running) {
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
@@ -190,7 +240,7 @@ llm_perform(struct llm_call *c)
 		if (curl_multi_poll(multi, NULL, 0, LLM_TICK_MS, NULL)
 		    != CURLM_OK)
 			break;
-		if (c->tick != NULL && c->tick(c->arg)) {
+		if (c->tick != NULL && (c->stop = c->tick(c->arg)) != 0) {
 			rc = LLM_ABORTED;
 			snprintf(c->why, sizeof(c->why), "stopped");
 			goto out;
@@ -201,7 +251,7 @@ llm_perform(struct llm_call *c)
 			res = msg->data.result;
 	curl_easy_getinfo(io.easy, CURLINFO_RESPONSE_CODE, &c->status);
 
-	if (io.stopped) {
+	if (c->stop != 0) {
 		rc = LLM_ABORTED;
 		snprintf(c->why, sizeof(c->why), "stopped");
 	} else if (c->status >= 300) {

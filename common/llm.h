@@ -5,14 +5,16 @@
  * on_data gets the body as it arrives, tick runs at least every
  * LLM_TICK_MS (to save, to send keep-alives, to notice a cancel or a
  * timeout), and either returning non-zero aborts the transfer at once,
- * which frees the model's slot upstream.  A body with an HTTP error
+ * which frees the model's slot upstream.  That non-zero value is the
+ * caller's own reason to stop; it comes back unchanged in call.stop.  A body with an HTTP error
  * status is collected for the log instead of passed on.
  *
  * Never carried across fork; curl_global_init is the program's job.
  * The API key goes in a header and nowhere else: not in logs, not in
  * errors.  No proxy is used unless INTAKE_LLM_PROXY names one (HTTPoxy:
  * a request's Proxy header must never steer the upstream call), and only
- * http and https are allowed.
+ * http and https are allowed.  A libcurl that refuses one of these
+ * options fails the call (LLM_BADCONF) rather than make it without.
  */
 #ifndef LLM_H
 #define LLM_H
@@ -26,11 +28,12 @@
 
 enum llm_fail {
 	LLM_OK,
-	LLM_ABORTED,	/* on_data or tick asked to stop */
+	LLM_ABORTED,	/* on_data or tick asked to stop: see stop */
 	LLM_CONNECT,	/* could not connect (or connect timeout) */
 	LLM_HTTP,	/* an HTTP error status: see status, errmsg */
 	LLM_NETWORK,	/* the connection failed mid-transfer */
-	LLM_BADCONF,	/* no URL, bad URL */
+	LLM_BADCONF,	/* no URL, a URL llm_url_join refuses, or a
+			   libcurl that refuses an option (see why) */
 	LLM__MAX
 };
 
@@ -45,6 +48,8 @@ struct llm_call {
 	int			(*tick)(void *arg);
 	void			*arg;
 	/* out */
+	int			 stop;		/* what on_data or tick returned
+						   to stop, else 0 */
 	long			 status;	/* HTTP status, 0 if none */
 	long			 retry_after;	/* seconds, from a 429/503 */
 	char			 errmsg[256];	/* provider's message, if any */

@@ -14,7 +14,8 @@
  * is not JSON is skipped; but a body made only of such events is not an
  * LLM stream at all, and more than LLM_BAD_MAX of them in a row end it as
  * LLM_END_BAD.  Reasoning ("reasoning", "reasoning_content", Anthropic
- * thinking) is only counted, never passed on.  The stored error message
+ * thinking) is only counted, never passed on, and so are NULs in the
+ * answer text (a C string would end there).  The stored error message
  * is the provider's own text only, on one line and capped, because it is
  * logged and may be shown.
  */
@@ -28,7 +29,8 @@
 /*
  * Integers as reals so that a huge number in a field we never read (a
  * seed, a timestamp) cannot make a whole chunk unparseable; \u0000 is
- * allowed in strings, whose lengths are always taken from jansson.
+ * allowed in strings, whose lengths are always taken from jansson (and
+ * dropped from the answer text, see llm_text).
  */
 #define LLM_JSON_FLAGS	(JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL)
 
@@ -108,18 +110,37 @@ llm_error(struct llm_decoder *d, const json_t *err)
 	return LLM_STOP;
 }
 
-/* Pass a JSON string on as answer text; empty and non-strings are not. */
+/*
+ * Pass a JSON string on as answer text; empty and non-strings are not.
+ * A NUL ("\u0000") is dropped: the runs between NULs go on as pieces of
+ * their own, so what is stored, served and replayed is one text that no
+ * C string cuts short.
+ */
 static int
 llm_text(struct llm_decoder *d, const json_t *v)
 {
-	size_t	 n;
+	const char	*s, *nul;
+	size_t		 n, k;
 
-	if (!json_is_string(v) || (n = json_string_length(v)) == 0)
+	if (!json_is_string(v))
 		return LLM_GO;
-	llm_add(&d->text_len, n);
-	if (d->cb != NULL && d->cb(json_string_value(v), n, d->arg) != 0) {
-		d->stopped = 1;
-		return LLM_STOP;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	while (n > 0) {
+		nul = memchr(s, '\0', n);
+		k = nul != NULL ? (size_t)(nul - s) : n;
+		if (k > 0) {
+			llm_add(&d->text_len, k);
+			if (d->cb != NULL && d->cb(s, k, d->arg) != 0) {
+				d->stopped = 1;
+				return LLM_STOP;
+			}
+		}
+		if (nul == NULL)
+			break;
+		llm_add(&d->nuls, 1);
+		s += k + 1;
+		n -= k + 1;
 	}
 	return LLM_GO;
 }

@@ -9,7 +9,8 @@
  *   Anthropic Messages: content_block_delta/text_delta, ping, error
  *     (e.g. overloaded_error), message_stop as the terminator, unknown
  *     event types ignored.
- * Reasoning or thinking content is never passed on as text.  Pure.
+ * Reasoning or thinking content is never passed on as text, nor is a NUL
+ * (U+0000) in the answer: every reader gets the same text.  Pure.
  */
 #ifndef LLM_DECODE_H
 #define LLM_DECODE_H
@@ -45,6 +46,7 @@ struct llm_decoder {
 	char		 finish[32];	/* last finish/stop reason seen */
 	size_t		 text_len;	/* bytes of answer text passed on */
 	size_t		 reasoning_len;	/* bytes of reasoning seen (dropped) */
+	size_t		 nuls;		/* NULs in the answer text (dropped) */
 	llm_text_cb	 cb;
 	void		*arg;
 	unsigned int	 bad;		/* unparseable events in a row */

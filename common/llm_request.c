@@ -3,8 +3,10 @@
  * with jansson so the visitor's text is always escaped correctly.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -67,6 +69,73 @@ const char *
 llm_path(enum llm_proto p)
 {
 	return p == LLM_PROTO_ANTHROPIC ? "/messages" : "/chat/completions";
+}
+
+int
+llm_url_join(char *out, size_t outsz, const char *base, const char *path,
+    char *why, size_t whysz)
+{
+	const char	*host, *rest, *end, *query;
+	size_t		 i, hlen, blen, plen, qlen;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (base == NULL || *base == '\0') {
+		snprintf(why, whysz, "INTAKE_LLM_URL is not set");
+		return -1;
+	}
+	for (i = 0; base[i] != '\0'; i++)
+		if ((unsigned char)base[i] <= 0x20 || base[i] == 0x7f) {
+			snprintf(why, whysz, "INTAKE_LLM_URL has a space or a "
+			    "control character");
+			return -1;
+		}
+	if (strncasecmp(base, "http://", 7) == 0)
+		host = base + 7;
+	else if (strncasecmp(base, "https://", 8) == 0)
+		host = base + 8;
+	else {
+		snprintf(why, whysz, "INTAKE_LLM_URL must start with http:// "
+		    "or https://");
+		return -1;
+	}
+	if (strchr(base, '#') != NULL) {
+		snprintf(why, whysz, "INTAKE_LLM_URL has a fragment ('#')");
+		return -1;
+	}
+	if ((hlen = strcspn(host, "/?")) == 0) {
+		snprintf(why, whysz, "INTAKE_LLM_URL has no host");
+		return -1;
+	}
+	/* base = scheme://host [path] [?query]; the path loses its end '/'. */
+	rest = host + hlen;
+	query = strchr(rest, '?');
+	end = query != NULL ? query : rest + strlen(rest);
+	while (end > rest && end[-1] == '/')
+		end--;
+	while (*path == '/')
+		path++;
+	plen = strlen(path);
+	if (plen > 0 && (size_t)(end - rest) > plen &&
+	    *(end - plen - 1) == '/' &&
+	    memcmp(end - plen, path, plen) == 0) {
+		snprintf(why, whysz, "INTAKE_LLM_URL is the base URL, without "
+		    "/%s", path);
+		return -1;
+	}
+	blen = (size_t)(end - base);
+	qlen = query != NULL ? strlen(query) : 0;
+	/* Each part is a piece of a NUL-terminated string: no overflow. */
+	if (blen + 1 + plen + qlen >= outsz) {
+		snprintf(why, whysz, "INTAKE_LLM_URL is too long");
+		return -1;
+	}
+	memcpy(out, base, blen);
+	out[blen] = '/';
+	memcpy(out + blen + 1, path, plen);
+	memcpy(out + blen + 1 + plen, query != NULL ? query : "", qlen);
+	out[blen + 1 + plen + qlen] = '\0';
+	return 0;
 }
 
 /* Append {"role":role,"content":text} to arr; 0, or -1. */

@@ -41,4 +41,18 @@ char	*llm_chat_body(enum llm_proto, const char *model, const char *system,
 /* The path under the base URL: "/chat/completions" or "/messages". */
 const char *llm_path(enum llm_proto);
 
+/*
+ * Join INTAKE_LLM_URL's base and an endpoint path (llm_path) into out, by
+ * the URL's parts, never by searching the text.  The base is an absolute
+ * http:// or https:// URL with a host; the slashes that end its path are
+ * dropped, and a query is kept after the joined path (so a gateway's
+ * "https://gw/v1?api-version=2" works).  Refused: another scheme, no
+ * host, a fragment ('#'), a space or control byte, a base that already
+ * ends in the endpoint path (a deployer who pasted the full URL), and a
+ * result longer than outsz - 1.  Returns 0, or -1 with the reason in why
+ * (out is then "").
+ */
+int	llm_url_join(char *out, size_t outsz, const char *base,
+	    const char *path, char *why, size_t whysz);
+
 #endif

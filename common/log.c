@@ -1,6 +1,8 @@
 /*
  * log.c: timestamped lines on stderr, each written with one write(2) so
  * lines from threads and processes sharing the log do not interleave.
+ * Nothing here keeps state a thread could clobber: strerror's buffer may
+ * be shared, so errors are worded with strerror_r into the caller's.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,10 +21,23 @@ log_init(const char *progname)
 	log_prog = progname;
 }
 
+const char *
+log_strerror(int err, char *buf, size_t bufsz)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+	return strerror_r(err, buf, bufsz);	/* GNU: may return its own */
+#else
+	/* XSI (the Makefile's feature macros): fills buf, 0 or an error. */
+	if (strerror_r(err, buf, bufsz) != 0)
+		snprintf(buf, bufsz, "error %d", err);
+	return buf;
+#endif
+}
+
 static void
 log_vline(const char *level, const char *fmt, va_list ap, int err)
 {
-	char	line[2048], ts[32];
+	char	line[2048], ts[32], ebuf[128];
 	int	n, m;
 	size_t	len;
 
@@ -37,7 +52,7 @@ log_vline(const char *level, const char *fmt, va_list ap, int err)
 	len = strnlen(line, sizeof(line) - 1);
 	if (err != 0 && len + 4 < sizeof(line))
 		len += (size_t)snprintf(line + len, sizeof(line) - len,
-		    ": %s", strerror(err));
+		    ": %s", log_strerror(err, ebuf, sizeof(ebuf)));
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';

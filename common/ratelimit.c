@@ -1,50 +1,101 @@
 /*
- * ratelimit.c: one upsert per counted request.  Rows of past minutes are
- * deleted by the first request of each new minute, so the table holds
- * about one minute of addresses.
+ * ratelimit.c: the sliding window of limit_rules.c, counted in SQLite so that
+ * it holds across every process and thread (and every plain CGI request).
+ *
+ * One row per admitted request, in one BEGIN IMMEDIATE with the count
+ * that admitted it: the rows of this address and kind older than the
+ * window go, the rest are counted, and a request under the limit adds its
+ * own row.  An address seen for the first time in a minute also sweeps
+ * every address's expired rows, so the table holds about a minute of
+ * traffic.  A refused request writes nothing.
  */
 #include "db.h"
+#include "limit_rules.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "util.h"
+
+/* Run st (bound) to its end.  0, or -1. */
+static int
+ratelimit_step(sqlite3_stmt *st)
+{
+	int	rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
 
 int
 ratelimit_hit(sqlite3 *db, const char *addr, const char *kind, long limit,
     int *retry_after)
 {
 	sqlite3_stmt	*st = NULL;
-	int64_t		 now = util_wall_ms() / 1000, minute = now / 60;
+	char		 key[LIMIT_ADDR_MAX];
+	int64_t		 now = util_wall_ms(), expire_at = 0;
+	int64_t		 since = now - LIMIT_WINDOW_MS;
 	long		 count = 0;
-	int		 rc = -1;
+	int		 rc = -1, over = 0;
 
 	*retry_after = 0;
 	if (limit <= 0)
 		return 0;
-	if (addr == NULL)
-		addr = "";
+	limit_addr_key(addr, key);
 	if (db_begin(db) == -1)
 		return -1;
-	st = db_prepare(db, "INSERT INTO rate_limits (addr, kind, minute, "
-	    "count) VALUES (?, ?, ?, 1) ON CONFLICT (addr, kind, minute) DO "
-	    "UPDATE SET count = count + 1 RETURNING count");
-	if (st == NULL)
+	if ((st = db_prepare(db, "DELETE FROM rate_limits WHERE addr = ? AND "
+	    "kind = ? AND at_ms <= ?")) == NULL)
 		goto out;
-	db_bind_text(st, 1, addr, -1);
+	db_bind_text(st, 1, key, -1);
 	db_bind_text(st, 2, kind, -1);
-	sqlite3_bind_int64(st, 3, minute);
+	sqlite3_bind_int64(st, 3, since);
+	if (ratelimit_step(st) == -1)
+		goto out;
+	sqlite3_finalize(st);
+	if ((st = db_prepare(db, "SELECT count(*) FROM rate_limits WHERE "
+	    "addr = ? AND kind = ?")) == NULL)
+		goto out;
+	db_bind_text(st, 1, key, -1);
+	db_bind_text(st, 2, kind, -1);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto out;
 	count = (long)sqlite3_column_int64(st, 0);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (count == 1) {
-		st = db_prepare(db, "DELETE FROM rate_limits WHERE minute < ?");
-		if (st == NULL)
+	if (count >= limit) {
+		/* The admission that must leave the window first. */
+		if ((st = db_prepare(db, "SELECT at_ms FROM rate_limits WHERE "
+		    "addr = ? AND kind = ? ORDER BY at_ms LIMIT 1 OFFSET ?"))
+		    == NULL)
 			goto out;
-		sqlite3_bind_int64(st, 1, minute);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_text(st, 1, key, -1);
+		db_bind_text(st, 2, kind, -1);
+		sqlite3_bind_int64(st, 3, count - limit);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			goto out;
+		expire_at = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if ((over = limit_rate(count, expire_at, now, limit, retry_after))
+	    == 0) {
+		if ((st = db_prepare(db, "INSERT INTO rate_limits (addr, kind, "
+		    "at_ms) VALUES (?, ?, ?)")) == NULL)
+			goto out;
+		db_bind_text(st, 1, key, -1);
+		db_bind_text(st, 2, kind, -1);
+		sqlite3_bind_int64(st, 3, now);
+		if (ratelimit_step(st) == -1)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (count == 0) {
+		if ((st = db_prepare(db, "DELETE FROM rate_limits WHERE "
+		    "at_ms <= ?")) == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, since);
+		if (ratelimit_step(st) == -1)
 			goto out;
 	}
 	rc = 0;
@@ -53,13 +104,12 @@ out:
 	if (rc == -1) {
 		log_warnx("ratelimit: %s", sqlite3_errmsg(db));
 		db_rollback(db);
+		*retry_after = 0;
 		return -1;
 	}
-	if (db_commit(db) == -1)
+	if (db_commit(db) == -1) {
+		*retry_after = 0;
 		return -1;
-	if (count > limit) {
-		*retry_after = (int)(60 - now % 60);
-		return 1;
 	}
-	return 0;
+	return over;
 }

@@ -6,6 +6,7 @@
  * with SQLITE_BUSY_SNAPSHOT under WAL); readers of a streaming reply read
  * in one short deferred transaction so the row and its parts agree.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,7 +192,10 @@ store_finish_locked(sqlite3 *db, int64_t msg_id, enum msg_status status,
 	if (st == NULL)
 		goto out;
 	db_bind_text(st, 1, store_status_name(status), -1);
-	sqlite3_bind_text(st, 2, text, (int)len, SQLITE_STATIC);
+	if (db_bind_text(st, 2, text, len) != SQLITE_OK) {
+		log_warnx("store_finish: a reply of %zu bytes", len);
+		goto out;
+	}
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
 	db_bind_text(st, 4, error, -1);
 	db_bind_text(st, 5, now, -1);
@@ -216,6 +220,17 @@ out:
 	return rc;
 }
 
+int
+store_writer_gone(int64_t msg_id, long pid, int64_t start,
+    int64_t heartbeat_at, const struct store_owner *self)
+{
+	if (util_wall_ms() - heartbeat_at > self->stale_ms)
+		return 1;
+	if (pid == self->pid && start == self->start)
+		return self->gave_up != NULL && self->gave_up(msg_id);
+	return !util_pid_alive(pid, start);
+}
+
 /*
  * Inside a write transaction: mark the conversation's streaming replies
  * whose owner is gone as interrupted, their saved text kept.  Returns
@@ -226,10 +241,8 @@ store_reap_locked(sqlite3 *db, const char *conv_id,
     const struct store_owner *self)
 {
 	sqlite3_stmt	*st;
-	int64_t		 gone[8], now = util_wall_ms();
+	int64_t		 gone[8], id;
 	int		 ngone = 0, alive = 0, i, step;
-	long		 pid;
-	int64_t		 start, beat;
 
 	if ((st = db_prepare(db, "SELECT id, owner_pid, owner_start, "
 	    "heartbeat_at FROM messages WHERE conversation_id = ? AND "
@@ -237,15 +250,13 @@ store_reap_locked(sqlite3 *db, const char *conv_id,
 		return -1;
 	db_bind_text(st, 1, conv_id, -1);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		pid = (long)sqlite3_column_int64(st, 1);
-		start = sqlite3_column_int64(st, 2);
-		beat = sqlite3_column_int64(st, 3);
-		if (now - beat <= self->stale_ms &&
-		    ((pid == self->pid && start == self->start) ||
-		    util_pid_alive(pid, start)))
+		id = sqlite3_column_int64(st, 0);
+		if (!store_writer_gone(id, (long)sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+		    self))
 			alive++;
 		else if (ngone < (int)(sizeof(gone) / sizeof(gone[0])))
-			gone[ngone++] = sqlite3_column_int64(st, 0);
+			gone[ngone++] = id;
 	}
 	sqlite3_finalize(st);
 	if (step != SQLITE_DONE)
@@ -267,23 +278,18 @@ store_has_orphan(sqlite3 *db, const char *conv_id,
 {
 	sqlite3_stmt	*st;
 	int		 orphan = 0;
-	long		 pid;
-	int64_t		 start, beat, now = util_wall_ms();
 
-	if ((st = db_prepare(db, "SELECT owner_pid, owner_start, "
+	if ((st = db_prepare(db, "SELECT id, owner_pid, owner_start, "
 	    "heartbeat_at FROM messages WHERE conversation_id = ? AND "
 	    "status = 'streaming'")) == NULL)
 		return 0;
 	db_bind_text(st, 1, conv_id, -1);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		pid = (long)sqlite3_column_int64(st, 0);
-		start = sqlite3_column_int64(st, 1);
-		beat = sqlite3_column_int64(st, 2);
-		if (now - beat > self->stale_ms ||
-		    (!(pid == self->pid && start == self->start) &&
-		    !util_pid_alive(pid, start)))
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (store_writer_gone(sqlite3_column_int64(st, 0),
+		    (long)sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+		    self))
 			orphan = 1;
-	}
 	sqlite3_finalize(st);
 	return orphan;
 }
@@ -303,23 +309,55 @@ store_reap(sqlite3 *db, const char *conv_id, const struct store_owner *self)
 	return db_commit(db);
 }
 
+int
+store_reap_all(sqlite3 *db, const struct store_owner *self)
+{
+	sqlite3_stmt	*st;
+	char		 convs[8][72];
+	int		 n = 0, i, step, total = 0;
+	const char	*conv;
+
+	/* Read first, outside any write lock: usually nothing is found. */
+	if ((st = db_prepare(db, "SELECT id, owner_pid, owner_start, "
+	    "heartbeat_at, conversation_id FROM messages "
+	    "WHERE status = 'streaming'")) == NULL)
+		return -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 8) {
+		conv = (const char *)sqlite3_column_text(st, 4);
+		if (conv != NULL && store_writer_gone(sqlite3_column_int64(st,
+		    0), (long)sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+		    self))
+			snprintf(convs[n++], sizeof(convs[0]), "%s", conv);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (store_reap(db, convs[i], self) == -1)
+			return -1;
+		total++;
+	}
+	return total;
+}
+
 json_t *
 store_conv_json(sqlite3 *db, const char *id, const struct store_owner *self)
 {
 	sqlite3_stmt	*st = NULL;
 	json_t		*conv = NULL, *msgs, *m;
 	char		 mid[32], *parts;
-	const char	*text;
+	const char	*text, *status;
 	size_t		 len;
 	int		 step, streaming;
 
-	if (store_reap(db, id, self) == -1)
-		return NULL;
+	/* A reap that cannot write (a full disk) does not stop the read. */
+	(void)store_reap(db, id, self);
 	if (db_exec(db, "BEGIN", "store_conv_json") == -1)
 		return NULL;
-	st = db_prepare(db, "SELECT id, role, turn, status, text FROM "
-	    "messages WHERE conversation_id = ? ORDER BY turn, "
-	    "role = 'assistant'");
+	st = db_prepare(db, "SELECT id, role, turn, status, text, owner_pid, "
+	    "owner_start, heartbeat_at FROM messages WHERE "
+	    "conversation_id = ? ORDER BY turn, role = 'assistant'");
 	if (st == NULL)
 		goto fail;
 	db_bind_text(st, 1, id, -1);
@@ -331,8 +369,8 @@ store_conv_json(sqlite3 *db, const char *id, const struct store_owner *self)
 		snprintf(mid, sizeof(mid), "%lld",
 		    (long long)sqlite3_column_int64(st, 0));
 		text = (const char *)sqlite3_column_text(st, 4);
-		streaming = strcmp((const char *)sqlite3_column_text(st, 3),
-		    "streaming") == 0;
+		streaming = store_status_lookup((const char *)
+		    sqlite3_column_text(st, 3)) == MSG_STREAMING;
 		parts = NULL;
 		if (streaming) {
 			if ((parts = store_parts(db,
@@ -340,11 +378,19 @@ store_conv_json(sqlite3 *db, const char *id, const struct store_owner *self)
 				goto fail;
 			text = parts;
 		}
+		/* Not marked (the reap could not write): say it all the same. */
+		if (streaming && store_writer_gone(sqlite3_column_int64(st, 0),
+		    (long)sqlite3_column_int64(st, 5),
+		    sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+		    self))
+			status = "interrupted";
+		else
+			status = (const char *)sqlite3_column_text(st, 3);
 		m = json_pack("{s:s, s:s, s:i, s:s, s:s}", "id", mid,
 		    "role", (const char *)sqlite3_column_text(st, 1),
 		    "turn", sqlite3_column_int(st, 2),
 		    "text", text ? text : "",
-		    "status", (const char *)sqlite3_column_text(st, 3));
+		    "status", status);
 		free(parts);
 		if (m == NULL || json_array_append_new(msgs, m) == -1)
 			goto fail;
@@ -407,7 +453,11 @@ store_insert_message(sqlite3 *db, const char *conv_id, int turn,
 	sqlite3_bind_int(st, 2, turn);
 	db_bind_text(st, 3, role, -1);
 	db_bind_text(st, 4, status, -1);
-	sqlite3_bind_text(st, 5, text, (int)len, SQLITE_STATIC);
+	if (db_bind_text(st, 5, text, len) != SQLITE_OK) {
+		log_warnx("store_insert_message: a text of %zu bytes", len);
+		sqlite3_finalize(st);
+		return -1;
+	}
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)len);
 	db_bind_text(st, 7, client_id, -1);
 	if (owner != NULL) {
@@ -529,8 +579,8 @@ store_history(sqlite3 *db, const char *conv_id, int turn, long max,
 		parts = NULL;
 		text = (const char *)sqlite3_column_text(st, 1);
 		len = (size_t)sqlite3_column_bytes(st, 1);
-		if (isasst && strcmp((const char *)sqlite3_column_text(st, 3),
-		    "streaming") == 0) {
+		if (isasst && store_status_lookup((const char *)
+		    sqlite3_column_text(st, 3)) == MSG_STREAMING) {
 			parts = store_parts(db, sqlite3_column_int64(st, 2),
 			    &len);
 			text = parts;
@@ -576,26 +626,32 @@ store_texts_free(struct store_texts *t)
 	memset(t, 0, sizeof(*t));
 }
 
-int
+enum save_rc
 store_reply_save(sqlite3 *db, int64_t msg_id, size_t off, const char *text,
-    size_t len, int wait)
+    size_t len, long wait_ms)
 {
 	sqlite3_stmt	*st = NULL;
-	int		 rc = -1;
+	enum save_rc	 rc = SAVE_ERROR;
 
-	if (wait) {
-		if (db_begin(db) == -1)
-			return -1;
-	} else if ((rc = db_try_begin(db)) != 0)
-		return rc == 1 ? 2 : -1;
-	rc = -1;
+	switch (db_begin_within(db, wait_ms)) {
+	case 0:
+		break;
+	case 1:
+		return SAVE_BUSY;
+	default:
+		return SAVE_ERROR;
+	}
 	if (len > 0) {
 		if ((st = db_prepare(db, "INSERT INTO message_parts "
 		    "(message_id, offset, text) VALUES (?, ?, ?)")) == NULL)
 			goto out;
 		sqlite3_bind_int64(st, 1, msg_id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)off);
-		sqlite3_bind_text(st, 3, text, (int)len, SQLITE_STATIC);
+		if (db_bind_text(st, 3, text, len) != SQLITE_OK) {
+			log_warnx("store_reply_save: a part of %zu bytes",
+			    len);
+			goto out;
+		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
 		sqlite3_finalize(st);
@@ -608,18 +664,18 @@ store_reply_save(sqlite3 *db, int64_t msg_id, size_t off, const char *text,
 	sqlite3_bind_int64(st, 3, msg_id);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto out;
-	rc = sqlite3_column_int(st, 0) != 0;
+	rc = sqlite3_column_int(st, 0) != 0 ? SAVE_CANCELLED : SAVE_OK;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = -1;
+		rc = SAVE_ERROR;
 out:
-	if (rc == -1)
+	if (rc == SAVE_ERROR)
 		log_warnx("store_reply_save: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	if (rc == -1) {
+	if (rc == SAVE_ERROR) {
 		db_rollback(db);
-		return -1;
+		return SAVE_ERROR;
 	}
-	return db_commit(db) == -1 ? -1 : rc;
+	return db_commit(db) == -1 ? SAVE_ERROR : rc;
 }
 
 int
@@ -762,20 +818,31 @@ int
 store_reply_read(sqlite3 *db, const char *conv_id, int64_t msg_id,
     size_t from, const struct store_owner *self, struct reply_view *v)
 {
-	int	rc;
+	struct reply_peek	p;
+	int			rc, reaped;
 
 	memset(v, 0, sizeof(*v));
-	if (store_reap(db, conv_id, self) == -1)
-		return -1;
+	/* A reap that cannot write (a full disk) does not stop the read. */
+	reaped = store_reap(db, conv_id, self);
 	if (db_exec(db, "BEGIN", "store_reply_read") == -1)
 		return -1;
 	rc = store_view_locked(db, conv_id, msg_id, from, v);
 	if (rc == -1)
 		log_warnx("store_reply_read: %s", sqlite3_errmsg(db));
 	db_exec(db, "COMMIT", "store_reply_read");
-	if (rc != 1)
+	if (rc != 1) {
 		store_reply_view_free(v);
-	return rc;
+		return rc;
+	}
+	/* Not marked (yet), but its writer is gone: say so all the same. */
+	if (reaped == -1 && v->status == MSG_STREAMING &&
+	    store_reply_peek(db, v->id, &p) == 1 &&
+	    store_owner_gone(v->id, &p, self)) {
+		v->status = MSG_INTERRUPTED;
+		free(v->error);
+		v->error = strdup("The reply was interrupted.");
+	}
+	return 1;
 }
 
 void
@@ -819,15 +886,13 @@ store_reply_peek(sqlite3 *db, int64_t msg_id, struct reply_peek *p)
 }
 
 int
-store_owner_gone(const struct reply_peek *p, const struct store_owner *self)
+store_owner_gone(int64_t msg_id, const struct reply_peek *p,
+    const struct store_owner *self)
 {
 	if (p->status != MSG_STREAMING)
 		return 0;
-	if (util_wall_ms() - p->heartbeat_at > self->stale_ms)
-		return 1;
-	if (p->owner_pid == self->pid && p->owner_start == self->start)
-		return 0;
-	return !util_pid_alive(p->owner_pid, p->owner_start);
+	return store_writer_gone(msg_id, p->owner_pid, p->owner_start,
+	    p->heartbeat_at, self);
 }
 
 int
@@ -841,5 +906,5 @@ store_health(sqlite3 *db)
 		return 0;
 	ok = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	return ok;
+	return ok && db_writable(db);
 }

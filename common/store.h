@@ -34,11 +34,16 @@ enum msg_status {
 const char	*store_status_name(enum msg_status);
 enum msg_status	 store_status_lookup(const char *);
 
-/* Who writes a streaming row: this process, told apart from a reused pid. */
+/*
+ * Who writes a streaming row: this process, told apart from a reused pid;
+ * and how it judges another writer gone.
+ */
 struct store_owner {
 	long	pid;
 	int64_t	start;
 	long	stale_ms;	/* heartbeat older than this: presumed gone */
+	/* 1 when this process gave up writing msg_id (or NULL). */
+	int	(*gave_up)(int64_t msg_id);
 };
 
 /* 1 when two secrets are equal; the time taken depends on lengths alone. */
@@ -103,15 +108,22 @@ int		store_history(sqlite3 *, const char *conv_id, int turn,
 		    long max, int assistant, struct store_texts *out);
 void		store_texts_free(struct store_texts *);
 
+/* What store_reply_save did. */
+enum save_rc {
+	SAVE_OK,		/* saved */
+	SAVE_CANCELLED,		/* saved, and a cancel has been asked for */
+	SAVE_BUSY,		/* another writer kept the lock: nothing saved */
+	SAVE_ERROR,		/* nothing saved (logged) */
+};
+
 /*
- * Append text[0..len) at byte offset off of the reply and beat the heart.
- * Returns 1 when a cancel has been asked for, 0 when not, -1 on error,
- * and, without wait, 2 when another writer held the lock (nothing saved:
- * try again on a later tick rather than stall the stream).  len may be 0
- * (a heartbeat and a cancel check alone).
+ * Append text[0..len) at byte offset off of the reply and beat the heart,
+ * waiting for the write lock at most wait_ms: a streaming reply tries
+ * again on a later tick rather than stall.  len may be 0 (a heartbeat
+ * and a cancel check alone).
  */
-int		store_reply_save(sqlite3 *, int64_t msg_id, size_t off,
-		    const char *text, size_t len, int wait);
+enum save_rc	store_reply_save(sqlite3 *, int64_t msg_id, size_t off,
+		    const char *text, size_t len, long wait_ms);
 
 /*
  * Make the reply final: its whole text (or, with text NULL, the parts
@@ -169,10 +181,26 @@ struct reply_peek {
 int		store_reply_peek(sqlite3 *, int64_t msg_id, struct reply_peek *p);
 
 /* 1 when a streaming reply's writer, as peeked, is gone. */
-int		store_owner_gone(const struct reply_peek *p,
+int		store_owner_gone(int64_t msg_id, const struct reply_peek *p,
 		    const struct store_owner *self);
 
-/* 1 when the database answers a read, 0 when not. */
+/*
+ * The one rule for "the writer of a streaming reply is gone": its
+ * heartbeat is older than self->stale_ms, or its process (pid and start
+ * time) no longer runs, or it is this process and it gave up on it.
+ */
+int		store_writer_gone(int64_t msg_id, long pid, int64_t start,
+		    int64_t heartbeat_at, const struct store_owner *self);
+
+/*
+ * Mark every streaming reply whose writer is gone as interrupted, in any
+ * conversation (at most a few at a time: call again).  A program's start
+ * and its periodic check do this, so a killed writer's reply does not
+ * wait for a reader.  How many conversations were reaped, or -1.
+ */
+int		store_reap_all(sqlite3 *, const struct store_owner *self);
+
+/* 1 when the database answers a read and can be written, 0 when not. */
 int		store_health(sqlite3 *);
 
 #endif

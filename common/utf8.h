@@ -27,4 +27,20 @@ size_t	utf8_count(const char *s, size_t len);
 /* The largest boundary <= off in well-formed s[0..len) (off > len: len). */
 size_t	utf8_floor(const char *s, size_t len, size_t off);
 
+/*
+ * 1 when code point cp shows nothing by itself, 0 otherwise: Unicode's
+ * White_Space (ASCII's, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028,
+ * U+2029, U+202F, U+205F, U+3000), its Default_Ignorable_Code_Point
+ * (U+200B-U+200F, U+2060-U+206F, U+FEFF, U+180B-U+180F, the Hangul
+ * fillers, variation selectors, tags, ...), the other controls (C0, DEL,
+ * C1), and U+2800 BRAILLE PATTERN BLANK, which is drawn empty.
+ */
+int	utf8_blank(long cp);
+
+/*
+ * 1 when well-formed s[0..len) is empty or only utf8_blank characters: a
+ * message that says nothing.  0 for anything else (invalid UTF-8 too).
+ */
+int	utf8_all_blank(const char *s, size_t len);
+
 #endif

@@ -3,6 +3,9 @@
  *
  *   intake-extract --job ID   run the job the web program claimed for us,
  *                             then drain pending jobs while under the cap
+ *   intake-extract --drain    reclaim jobs whose extractor died and drain
+ *                             pending jobs (what intake.fcgi starts for
+ *                             jobs nobody else will run)
  *   intake-extract --sweep    reclaim jobs whose extractor died, retry
  *                             failed ones with tries left, drain pending
  *                             jobs (safe from cron, and concurrently)
@@ -33,7 +36,8 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: intake-extract --job ID | --sweep | --init\n");
+	fprintf(stderr, "usage: intake-extract --job ID | --drain | --sweep | "
+	    "--init\n");
 	return 2;
 }
 
@@ -106,8 +110,12 @@ main(int argc, char *argv[])
 	}
 	if ((db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
 		return 1;
-	if (strcmp(argv[1], "--init") == 0 && argc == 2)
+	if (strcmp(argv[1], "--init") == 0 && argc == 2) {
+		/* A database that cannot be written is not ready. */
+		if (!db_writable(db))
+			rc = 1;
 		goto out;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_warnx("curl_global_init failed");
 		rc = 1;
@@ -126,6 +134,8 @@ main(int argc, char *argv[])
 			rc = 1;
 			goto done;
 		}
+		drain(db, &cfg, pid, start);
+	} else if (strcmp(argv[1], "--drain") == 0 && argc == 2) {
 		drain(db, &cfg, pid, start);
 	} else if (strcmp(argv[1], "--sweep") == 0 && argc == 2) {
 		if ((n = jobs_reclaim(db, cfg.stale_ms, 1)) == -1)

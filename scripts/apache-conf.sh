@@ -22,10 +22,27 @@ build=$(cd "$2" && pwd)
 run=$(cd "$3" && pwd)
 port=$4
 top=$(cd "$(dirname "$0")/.." && pwd)
-# Apache hands a CGI program (and mod_fcgid its process) the whole body
-# before it reads a byte of the answer: a body over the limit must be
-# refused by Apache itself, as the contract's JSON error.
+# Bodies: every answer about one is the contract's JSON, the program's or
+# Apache's own (ErrorDocument, www/errors/NNN.json).
+#  - A Content-Length over the limit is refused before anything is read,
+#    by mod_rewrite, from the header: mod_fcgid would swallow the 413 of
+#    LimitRequestBody and hand the program an empty body instead.
+#  - LimitRequestBody stops a chunked body at the limit as it arrives
+#    (mod_cgid answers 413 itself; mod_fcgid passes what it read, with its
+#    length, and the program answers 413; mod_proxy_fcgi streams a chunked
+#    body and the program stops at the limit).
+#  - A body that stalls: mod_reqtimeout ends Apache's read of it after
+#    INTAKE_BODY_TIMEOUT_MS (rounded up to seconds) with 408, the program's
+#    own deadline (mod_proxy_fcgi and mod_cgid stream the body to it; the
+#    worker is free again then).  mod_fcgid reads the whole body before it
+#    starts the program, so a stalled one never reaches it, and answers
+#    500 to any failed read of it: that status is mod_fcgid's own.
 limit=${INTAKE_MAX_BODY:-65536}
+body_ms=${INTAKE_BODY_TIMEOUT_MS:-10000}
+case $limit$body_ms in
+''|*[!0-9]*) echo "apache-conf.sh: INTAKE_MAX_BODY or INTAKE_BODY_TIMEOUT_MS: not a number" >&2; exit 2 ;;
+esac
+body_s=$(( (body_ms + 999) / 1000 ))
 www=$(cd "${5:-$top/www}" && pwd)
 mods=/usr/lib/apache2/modules
 
@@ -57,15 +74,24 @@ LoadModule dir_module $mods/mod_dir.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule headers_module $mods/mod_headers.so
 LoadModule env_module $mods/mod_env.so
+LoadModule rewrite_module $mods/mod_rewrite.so
+LoadModule reqtimeout_module $mods/mod_reqtimeout.so
 CONF
 if [ "$(id -u)" -eq 0 ]; then
 	echo "User www-data"
 	echo "Group www-data"
 fi
 cat <<CONF
+RequestReadTimeout header=20-40,MinRate=500 body=$body_s
+RewriteEngine On
+RewriteCond %{HTTP:Content-Length} -gt$limit
+RewriteRule ^/api(/|\$) - [R=413,L]
 <Location /api>
 	LimitRequestBody $limit
+	ErrorDocument 400 /errors/400.json
+	ErrorDocument 408 /errors/408.json
 	ErrorDocument 413 /errors/413.json
+	ErrorDocument 500 /errors/500.json
 </Location>
 <Location /errors/>
 	ForceType application/json
@@ -106,7 +132,13 @@ FcgidMinProcessesPerClass 2
 FcgidMaxProcessesPerClass 64
 FcgidMaxProcesses 128
 FcgidSpawnScoreUpLimit 64
-FcgidInitialEnv INTAKE_THREADS 1
+# When a visitor leaves mid-reply, mod_fcgid drops the request (at its
+# next write to the browser) and hands that same process its next request
+# (it reuses the process it used last) while the reply is still being
+# written and saved in its thread: the other threads answer meanwhile.
+# One address holds at most INTAKE_MAX_STREAMS_PER_ADDR (16) replies, so
+# it cannot fill a process of 32.
+FcgidInitialEnv INTAKE_THREADS 32
 FcgidIOTimeout 600
 FcgidBusyTimeout 900
 FcgidMaxRequestLen 1048576

@@ -13,11 +13,21 @@
 # Unix socket in RUN_DIR; every INTAKE_* variable set now (and the
 # sanitizers' *SAN_OPTIONS) is passed through to it.  The program's own
 # log lines go to lighttpd's standard error.
+#
+# Request bodies (see "Bodies" below): every answer about one is the
+# contract's JSON, whether the program gives it or lighttpd itself does
+# (server.errorfile-prefix, www/errors/lighttpd-NNN.html).
 set -eu
 build=$(cd "$1" && pwd)
 run=$(cd "$2" && pwd)
 port=$3
 top=$(cd "$(dirname "$0")/.." && pwd)
+# lighttpd counts its limit in KB: the program's, rounded up.
+limit=${INTAKE_MAX_BODY:-65536}
+case $limit in
+''|*[!0-9]*) echo "lighttpd-conf.sh: INTAKE_MAX_BODY: not a number" >&2; exit 2 ;;
+esac
+limit_kb=$(( (limit + 1023) / 1024 ))
 
 envlist='"PATH"'
 for v in $(env | sed -n 's/^\(INTAKE_[A-Z0-9_]*\|[AUL]SAN_OPTIONS\)=.*/\1/p' | sort -u); do
@@ -32,13 +42,39 @@ server.bind		= "127.0.0.1"
 server.port		= $port
 server.errorlog		= "$run/error.log"
 server.stream-response-body = 2
-server.max-request-size	= 1024	# KB; the program refuses over 64 KB
-# Pass the body on as it arrives: the program answers 413 from the
-# Content-Length alone, without waiting for a body it will not read.
-server.stream-request-body = 2
 index-file.names	= ( "index.html" )
 url.access-deny		= ( "~", ".inc" )
+
+# Bodies.  A body with a Content-Length is passed on as it arrives
+# (stream-request-body 2): the program answers 413 from the length alone,
+# never waiting for a body it will not read, and reads the rest under
+# INTAKE_BODY_TIMEOUT_MS for all of it, so a client that stalls gets its
+# 408 and frees the worker within that time.  (Buffered here, a stalled
+# body would get no answer at all: lighttpd closes it silently after
+# server.max-read-idle.)  A chunked body lighttpd cannot stream to
+# FastCGI (it would answer 411): it buffers that one whole
+# (stream-request-body 0), up to max-request-size, and passes its
+# length.  Over max-request-size lighttpd answers 413 itself; it answers
+# 411 to a POST with no Content-Length and no chunked body (no setting
+# changes that one), and 400 to a broken chunked body: the files below
+# make each of those the contract's JSON.
+#
+# The error files are global: lighttpd answers 411 before it reads any
+# condition (only those three statuses have files).  The size limit is
+# global too here (this site has nothing else that takes a body); the
+# example keeps both under /api/.
+server.max-request-size	= $limit_kb
+\$HTTP["url"] =~ "^/api/" {
+	server.stream-request-body = 2
+	\$REQUEST_HEADER["Content-Length"] == "" {
+		server.stream-request-body = 0
+	}
+}
+server.errorfile-prefix	= "$top/www/errors/lighttpd-"
 mimetype.assign		= (
+	"lighttpd-400.html" => "application/json",
+	"lighttpd-411.html" => "application/json",
+	"lighttpd-413.html" => "application/json",
 	".html"	=> "text/html; charset=utf-8",
 	".css"	=> "text/css; charset=utf-8",
 	".js"	=> "text/javascript; charset=utf-8",

@@ -29,8 +29,9 @@ fi
 helper=
 case $SERVER in
 lighttpd)
-	scripts/lighttpd-conf.sh "$BUILD" "$BUILD/run" "$PORT" \
-	    > "$BUILD/run/lighttpd.conf"
+	rm -f "$BUILD/run/lighttpd.conf"
+	(umask 077 && scripts/lighttpd-conf.sh "$BUILD" "$BUILD/run" "$PORT" \
+	    > "$BUILD/run/lighttpd.conf")
 	lighttpd -t -f "$BUILD/run/lighttpd.conf" >/dev/null
 	set -- lighttpd -D -f "$BUILD/run/lighttpd.conf"
 	;;
@@ -42,8 +43,12 @@ apache|apache-proxy|cgi)
 	esac
 	mkdir -p "$BUILD/run/fcgid"
 	[ "$(id -u)" -eq 0 ] && chown www-data: "$BUILD/run/fcgid"
-	scripts/apache-conf.sh "$mode" "$BUILD" "$BUILD/run" "$PORT" \
-	    > "$BUILD/run/apache.conf"
+	# It holds every INTAKE_* value (the admin token, the API key): born
+	# readable by its owner alone (a file left from before keeps its mode
+	# under ">", so it goes first).
+	rm -f "$BUILD/run/apache.conf"
+	(umask 077 && scripts/apache-conf.sh "$mode" "$BUILD" "$BUILD/run" \
+	    "$PORT" > "$BUILD/run/apache.conf")
 	apache2 -t -f "$top/$BUILD/run/apache.conf" 2>/dev/null ||
 	    apache2 -t -f "$top/$BUILD/run/apache.conf"
 	if [ "$mode" = proxy ]; then
@@ -59,10 +64,35 @@ apache|apache-proxy|cgi)
 esac
 
 : > "$BUILD/run/error.log"
-"$@" &
+case $SERVER in
+lighttpd)
+	# Ctrl-C reaches lighttpd too: it stops gracefully (a second
+	# SIGINT, from stop(), once the program has gone, stops it at once).
+	"$@" &
+	;;
+*)
+	# Apache dies at once on Ctrl-C: it runs in a session of its own, so
+	# that stop() can end the program's streams (each gets its last
+	# event) while Apache still carries them.
+	setsid "$@" &
+	;;
+esac
 server=$!
+# ours_left: wait (up to 5 s) until no process of the program runs.
+ours_left() {
+	i=0
+	while pgrep -f "^$top/$BUILD/intake.fcgi" >/dev/null 2>&1 &&
+	    [ $i -lt 25 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+}
 stop() {
 	trap - INT TERM
+	# The program first: every stream gets its last event while the
+	# server is still there to carry it.
+	pkill -INT -f "^$top/$BUILD/intake.fcgi" 2>/dev/null || true
+	ours_left
 	case $SERVER in
 	lighttpd) kill -INT "$server" 2>/dev/null || true ;;
 	*) kill -TERM "$server" 2>/dev/null || true ;;

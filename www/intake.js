@@ -799,9 +799,12 @@
     enqueue(node.querySelector('.bubble[data-role="user"]').textContent);
   }
 
+  /* Blank as the server counts it: white space and invisible marks. */
+  const BLANK = /^[\s\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0]*$/;
+
   function submit() {
     const text = els.input.value.trim();
-    if (!text) return;
+    if (!text || BLANK.test(text)) return;
     els.input.value = '';
     if (els.notice.textContent && !state.queue.length) clearNotice();
     enqueue(text);

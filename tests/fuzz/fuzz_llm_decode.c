@@ -5,7 +5,8 @@
  * as Anthropic.  Each is decoded twice, as one chunk and split in two at
  * a place chosen by the first byte, and both runs must agree on the text,
  * the end, the error message and the finish reason.  The stored messages
- * must stay single-line and NUL-terminated.
+ * must stay single-line and NUL-terminated, and no piece of text may hold
+ * a NUL.
  * Seeds: tests/fuzz/corpus/llm_decode (the recorded LLM streams).
  */
 #include <stddef.h>
@@ -29,7 +30,7 @@ on_text(const char *s, size_t n, void *arg)
 {
 	struct run	*r = arg;
 
-	if (n == 0)
+	if (n == 0 || memchr(s, '\0', n) != NULL)
 		abort();
 	r->text_len += n;
 	while (n-- > 0)

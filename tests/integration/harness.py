@@ -607,7 +607,11 @@ class Server:
             raise HarnessError("%s failed: %s" % (
                 os.path.basename(cmd[0]),
                 gen.stderr.decode("utf-8", "replace")))
-        with open(self.conf, "wb") as f:
+        # It holds the server's INTAKE_* values (the admin token): 0600,
+        # like the one scripts/run.sh writes.
+        fd = os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
             f.write(gen.stdout)
         for p in (self.errlog, self.outlog):
             open(p, "ab").close()
@@ -925,6 +929,22 @@ class Server:
                     for t in ("conversations", "messages", "message_parts")}
         finally:
             c.close()
+
+    def quiesce(self, timeout=20.0):
+        """Wait (bounded) until no reply streams and no extraction job is
+        pending or running, so that later snapshots hold still."""
+        def idle():
+            c = self.db()
+            try:
+                busy = c.execute("SELECT count(*) FROM jobs WHERE state IN "
+                                 "('pending', 'running')").fetchone()[0]
+                busy += c.execute("SELECT count(*) FROM messages WHERE "
+                                  "status = 'streaming'").fetchone()[0]
+                return busy == 0
+            finally:
+                c.close()
+        self.wait_for(idle, timeout=timeout,
+                      what="jobs and replies to finish")
 
     def wait_for(self, fn, timeout=15.0, interval=0.05, what="condition"):
         """Poll fn() until it returns a true value (returned); bounded."""

@@ -10,7 +10,9 @@ program under lighttpd.
     provider): the key reaches the provider as the bearer, and neither it
     nor the admin token ever shows in the server's logs (lighttpd's error
     log and the program's stderr), nor in the database, whether the model
-    answers or fails.
+    answers or fails;
+  - INTAKE_SYSTEM_PROMPT_FILE read at start: a file larger than 64 KiB,
+    or missing, stops both programs with the reason (run directly).
 
     make test-build && BUILD=build/test python3 tests/integration/test_config.py
 
@@ -20,9 +22,13 @@ The last line printed is "integration_config: N passed, N failed".
 import json
 import os
 import secrets
+import shutil
 import stat
+import subprocess
 import sys
+import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -239,6 +245,70 @@ class ProviderFromFile(ConfigChecks, harness.MockProviderMixin, ServerTestCase):
         self.assertIn(conv, log, "the failed reply was not logged at all")
         self.assertNotIn(API_KEY, log, "the API key is in the server's log "
                          "(quoted from the provider's error message)")
+
+
+PROMPT_MAX = 64 * 1024
+
+
+class PromptFileAtStart(unittest.TestCase):
+    """INTAKE_SYSTEM_PROMPT_FILE is read with the configuration, at start:
+    a file larger than 64 KiB (or missing) stops both programs with a
+    reason naming the setting and the file, instead of being cut (or
+    skipped) on every turn; one of exactly 64 KiB is taken.  The programs
+    run here directly, intake.fcgi as plain CGI."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="intake-prompt-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.db = os.path.join(self.tmp, "intake.db")
+
+    def env(self, prompt):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("INTAKE_")}
+        env.update(INTAKE_DB=self.db, INTAKE_SYSTEM_PROMPT_FILE=prompt,
+                   INTAKE_EXTRACTOR=os.path.join(self.tmp, "none"),
+                   GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD="GET",
+                   SCRIPT_NAME="/api", PATH_INFO="/health",
+                   REQUEST_URI="/api/health", QUERY_STRING="",
+                   SERVER_PROTOCOL="HTTP/1.1", REMOTE_ADDR="127.0.0.1")
+        return env
+
+    def prompt(self, size):
+        path = os.path.join(self.tmp, "prompt-%d.txt" % size)
+        with open(path, "wb") as f:
+            f.write(b"p" * size)
+        return path
+
+    def run_prog(self, prog, args, env):
+        return subprocess.run([os.path.join(harness.BUILD_DIR, prog)] + args,
+                              env=env, cwd=self.tmp, capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=30)
+
+    def test_too_large_or_missing_refused_at_start(self):
+        for path, why in ((self.prompt(PROMPT_MAX + 1),
+                           "larger than %d bytes" % PROMPT_MAX),
+                          (os.path.join(self.tmp, "nope.txt"),
+                           "No such file")):
+            for prog, args in (("intake-extract", ["--init"]),
+                               ("intake.fcgi", [])):
+                with self.subTest(prog=prog, why=why):
+                    r = self.run_prog(prog, args, self.env(path))
+                    err = r.stderr.decode("utf-8", "replace")
+                    self.assertNotEqual(r.returncode, 0, err)
+                    self.assertIn("SYSTEM_PROMPT_FILE", err)
+                    self.assertIn(path, err)
+                    self.assertIn(why, err)
+                    self.assertNotIn(b"Status: 200", r.stdout)
+        self.assertFalse(os.path.exists(self.db),
+                         "a database was made anyway")
+
+    def test_largest_taken(self):
+        env = self.env(self.prompt(PROMPT_MAX))
+        r = self.run_prog("intake-extract", ["--init"], env)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        r = self.run_prog("intake.fcgi", [], env)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertTrue(r.stdout.startswith(b"Status: 200"), r.stdout[:300])
 
 
 if __name__ == "__main__":

@@ -325,5 +325,92 @@ class Install(unittest.TestCase):
         self.assertIn("nope.conf", r.stderr.decode("utf-8", "replace"))
 
 
+class ServerConfigModes(unittest.TestCase):
+    """The web server's configuration holds every INTAKE_* value, the
+    admin token among them: `make run` (scripts/run.sh) writes it 0600,
+    replacing a file left at 0644, whatever the umask; so does the test
+    harness.  run.sh runs from a copy of the tree (its scripts, the page,
+    the programs built by the harness's build), so its run folder and the
+    processes it stops are its own."""
+
+    TOKEN = "admin-run-sh-0123456789abcdef"
+
+    def test_run_sh_writes_apache_conf_0600(self):
+        import signal
+        import time
+        import harness
+        tmp = tempfile.mkdtemp(prefix="intake-runsh-")
+        os.chmod(tmp, 0o755)    # Apache's workers (www-data) reach it
+        proc = None
+        try:
+            shutil.copytree(os.path.join(TOP, "scripts"),
+                            os.path.join(tmp, "scripts"))
+            shutil.copytree(os.path.join(TOP, "www"),
+                            os.path.join(tmp, "www"))
+            build = os.path.join(tmp, "build")
+            os.makedirs(os.path.join(build, "run"))
+            for prog in ("intake.fcgi", "intake-extract"):
+                shutil.copy2(os.path.join(harness.BUILD_DIR, prog), build)
+            conf = os.path.join(build, "run", "apache.conf")
+            with open(conf, "w") as f:
+                f.write("# left from an older run\n")
+            os.chmod(conf, 0o644)
+            port = harness.free_port()
+            env = clean_env(BUILD="build", PORT=str(port), SERVER="cgi",
+                            INTAKE_DB=os.path.join(tmp, "db", "intake.db"),
+                            INTAKE_ADMIN_TOKEN=self.TOKEN)
+            for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+                if k in os.environ:
+                    env[k] = os.environ[k]
+            os.mkdir(os.path.join(tmp, "db"), 0o700)
+            proc = subprocess.Popen(
+                ["sh", os.path.join(tmp, "scripts", "run.sh")], env=env,
+                cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, preexec_fn=lambda: os.umask(0o022))
+            deadline = time.monotonic() + 30
+            status = None
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    r = harness.request(port, "GET", "/api/health",
+                                        timeout=2)
+                    r.read_body()
+                    r.close()
+                    status = r.status
+                except (OSError, harness.HarnessError):
+                    status = None
+                if status == 200:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(status, 200, "make run did not serve")
+            self.assertEqual(mode(conf), 0o600, "apache.conf is %o" %
+                             mode(conf))
+            with open(conf, encoding="utf-8") as f:
+                self.assertIn(self.TOKEN, f.read(),
+                              "not the configuration with the token")
+        finally:
+            if proc is not None:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+                proc.stdout.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_harness_writes_its_conf_0600(self):
+        import harness
+        srv = harness.Server({"INTAKE_ADMIN_TOKEN": self.TOKEN}, 0,
+                             "conf-mode", server="cgi")
+        try:
+            srv.start()
+            self.assertEqual(mode(srv.conf), 0o600, "%s is %o" % (
+                srv.conf, mode(srv.conf)))
+        finally:
+            srv.stop()
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     main("integration_install")

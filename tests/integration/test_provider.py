@@ -407,6 +407,38 @@ class ProviderTests(ProviderChecks):
         self.assertEqual(ex[0]["path"], self.chat_request(text)["path"])
         self.assertEqual(ex[0]["status"], 200)
 
+    # ---- a NUL from the model: one text for every reader
+    def test_nul_from_the_model_dropped_for_every_reader(self):
+        """A provider's "\\u0000" is dropped where the stream is decoded:
+        the stream, the stored row, GET and the follower's replay hold the
+        same text, with no NUL (a C string would end there: GET used to
+        show "Hello" while the follower replayed everything)."""
+        conv, token = self.new_conv()
+        text = self.words("Hi")
+        sent = "Hello\u0000World, how can I \u0000help?\u0000"
+        want = sent.replace("\u0000", "")
+        self.mock.push(chat({"text": sent, "delay_ms": 2}))
+        events = self.turn(conv, token, text)
+        t, streamed = self.check_stream(events, "done")
+        req = self.chat_request(text)
+        self.assertEqual(req["outcome"], "complete")
+        row = self.msg_row(t["assistant_message_id"])
+        got = self.server.get_conversation(conv, token)["messages"]
+        r = self.server.events(conv, token=token)
+        self.addCleanup(r.close)
+        self.assertEqual(r.status, 200)
+        replay = collect(r)
+        r.close()
+        self.assertEqual(replay[-1].event, "done", replay[-1:])
+        replayed = delta_text(replay)
+        readers = {"the stream": streamed, "the stored row": row["text"],
+                   "GET": got[-1]["text"], "the follower": replayed}
+        for who, txt in readers.items():
+            self.assertNotIn("\x00", txt, "%s holds a NUL: %r" % (who, txt))
+            self.assertEqual(txt, want, "%s: %r" % (who, txt))
+        self.assertEqual(row["length"], len(want.encode("utf-8")))
+        self.assertEqual(row["status"], "complete")
+
     # ---- 3. reasoning is never shown nor stored
     def test_reasoning_not_shown_nor_stored(self):
         conv, token = self.new_conv()

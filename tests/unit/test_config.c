@@ -6,7 +6,14 @@
  * why, naming the key; a secret's value must never appear in the reason.
  * The load tests start from an environment with no INTAKE_* variable, so
  * the result does not depend on the shell that runs them.
+ *
+ * INTAKE_SYSTEM_PROMPT_FILE is read by the load, once: its text comes
+ * back byte for byte up to CONFIG_PROMPT_MAX, and a file one byte larger,
+ * not UTF-8 text, missing, a directory or a FIFO is refused with a reason
+ * naming the setting and the file.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +64,8 @@ cfg_get(const struct config *c, const char *name, char *buf, size_t bufsz)
 		{ "PING_MS", offsetof(struct config, ping_ms) },
 		{ "BUSY_TIMEOUT_MS", offsetof(struct config, busy_timeout_ms) },
 		{ "STALE_MS", offsetof(struct config, stale_ms) },
+		{ "EVENTS_QUERY_TOKEN",
+		    offsetof(struct config, events_query_token) },
 	};
 	size_t	i;
 	long	n;
@@ -108,6 +117,7 @@ static const struct def_row {
 	{ "PING_MS", "10000", __LINE__ },
 	{ "BUSY_TIMEOUT_MS", "5000", __LINE__ },
 	{ "STALE_MS", "30000", __LINE__ },
+	{ "EVENTS_QUERY_TOKEN", "1", __LINE__ },
 };
 
 static void
@@ -213,6 +223,14 @@ static const struct line_row {
 	{ "MAX_TEXT = 1", 0, "MAX_TEXT", "1", NULL, __LINE__ },
 	{ "MAX_TEXT = 1000000", 0, "MAX_TEXT", "1000000", NULL, __LINE__ },
 	{ "MAX_TEXT = 0", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
+	/* Pings come often enough for the page's 60 s watchdog. */
+	{ "PING_MS = 50000", 0, "PING_MS", "50000", NULL, __LINE__ },
+	{ "PING_MS = 60000", -1, NULL, NULL, "PING_MS", __LINE__ },
+	/* ?token= on /events: on or off. */
+	{ "EVENTS_QUERY_TOKEN = 0", 0, "EVENTS_QUERY_TOKEN", "0", NULL,
+	    __LINE__ },
+	{ "EVENTS_QUERY_TOKEN = 2", -1, NULL, NULL, "EVENTS_QUERY_TOKEN",
+	    __LINE__ },
 	{ "MAX_TEXT = 1000001", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
 	{ "MAX_TEXT = -1", -1, NULL, NULL, "MAX_TEXT", __LINE__ },
 	{ "MAX_TEXT = 99999999999999999999999", -1, NULL, NULL, "MAX_TEXT",
@@ -523,6 +541,141 @@ test_load_missing(void)
 	env_clear();
 }
 
+/* Write len bytes to a new temporary file; its name into path. */
+static void
+file_write_bytes(char *path, size_t pathsz, const char *p, size_t len)
+{
+	int	 fd;
+
+	snprintf(path, pathsz, "/tmp/test_config.XXXXXX");
+	if ((fd = mkstemp(path)) == -1 ||
+	    (len > 0 && write(fd, p, len) != (ssize_t)len) || close(fd) != 0) {
+		perror("test_config: prompt file");
+		exit(1);
+	}
+}
+
+static const struct prompt_row {
+	const char	*text;
+	size_t		 len;
+	int		 want;
+	const char	*err;		/* on -1: in the reason */
+	int		 line;
+} prompt_rows[] = {
+	{ "You answer for {firm}.\n", 23, 0, NULL, __LINE__ },
+	{ "", 0, 0, NULL, __LINE__ },
+	{ "caf\xc3\xa9 \xe2\x82\xac", 9, 0, NULL, __LINE__ },
+	/* Not UTF-8 text: a NUL, a stray byte, a cut sequence. */
+	{ "a\0b", 3, -1, "UTF-8", __LINE__ },
+	{ "abc\xff", 4, -1, "UTF-8", __LINE__ },
+	{ "abc\xc3", 4, -1, "UTF-8", __LINE__ },
+};
+
+/* The big ones: sizes around the limit, filled with 'p'. */
+static const struct prompt_size_row {
+	size_t		 len;
+	int		 want;
+	int		 line;
+} prompt_size_rows[] = {
+	{ CONFIG_PROMPT_MAX - 1, 0, __LINE__ },
+	{ CONFIG_PROMPT_MAX, 0, __LINE__ },
+	{ CONFIG_PROMPT_MAX + 1, -1, __LINE__ },
+	{ 4 * CONFIG_PROMPT_MAX, -1, __LINE__ },
+};
+
+/* Load with INTAKE_SYSTEM_PROMPT_FILE=path; the checks every row makes. */
+static void
+prompt_check(int line, const char *path, const char *text, size_t len,
+    int want, const char *werr)
+{
+	static struct config	 c;
+	char			 err[512];
+	int			 rc;
+
+	env_clear();
+	setenv("INTAKE_SYSTEM_PROMPT_FILE", path, 1);
+	err[0] = '\0';
+	rc = config_load(&c, err, sizeof(err));
+	CHECK_AT(line, rc == want, "prompt of %zu bytes: rc %d, want %d (%s)",
+	    len, rc, want, err);
+	if (rc == 0 && want == 0) {
+		CHECK_AT(line, c.system_prompt_len == len &&
+		    memcmp(c.system_prompt, text, len) == 0 &&
+		    c.system_prompt[len] == '\0', "prompt of %zu bytes read "
+		    "as %zu", len, c.system_prompt_len);
+	}
+	if (want == -1) {
+		CHECK_AT(line, strstr(err, "SYSTEM_PROMPT_FILE") != NULL &&
+		    strstr(err, path) != NULL, "reason \"%s\" names neither "
+		    "the setting nor the file", err);
+		if (werr != NULL)
+			CHECK_AT(line, strstr(err, werr) != NULL, "reason "
+			    "\"%s\" does not say \"%s\"", err, werr);
+	}
+	env_clear();
+}
+
+static void
+test_load_prompt(void)
+{
+	static char		 big[4 * CONFIG_PROMPT_MAX];
+	static struct config	 c;
+	char			 path[64], cpath[64], err[512], conf[128];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(prompt_rows) / sizeof(prompt_rows[0]); i++) {
+		file_write_bytes(path, sizeof(path), prompt_rows[i].text,
+		    prompt_rows[i].len);
+		prompt_check(prompt_rows[i].line, path, prompt_rows[i].text,
+		    prompt_rows[i].len, prompt_rows[i].want,
+		    prompt_rows[i].err);
+		unlink(path);
+	}
+	memset(big, 'p', sizeof(big));
+	for (i = 0; i < sizeof(prompt_size_rows) /
+	    sizeof(prompt_size_rows[0]); i++) {
+		file_write_bytes(path, sizeof(path), big,
+		    prompt_size_rows[i].len);
+		prompt_check(prompt_size_rows[i].line, path, big,
+		    prompt_size_rows[i].len, prompt_size_rows[i].want,
+		    "larger than 65536 bytes");
+		unlink(path);
+	}
+
+	/* Missing, a directory, a FIFO (which must not hang the start). */
+	prompt_check(__LINE__, "/nonexistent/prompt.txt", NULL, 0, -1,
+	    "No such file");
+	prompt_check(__LINE__, "/tmp", NULL, 0, -1, "not a regular file");
+	snprintf(path, sizeof(path), "/tmp/test_config.fifo.%ld",
+	    (long)getpid());
+	if (mkfifo(path, 0600) == 0) {
+		prompt_check(__LINE__, path, NULL, 0, -1,
+		    "not a regular file");
+		unlink(path);
+	} else
+		CHECK(0, "mkfifo %s failed", path);
+
+	/* Unset: no text, the built-in prompt is used. */
+	env_clear();
+	CHECK(config_load(&c, err, sizeof(err)) == 0 &&
+	    c.system_prompt_len == 0 && c.system_prompt[0] == '\0',
+	    "no prompt file: %s", err);
+
+	/* Named in the config file: read the same. */
+	file_write_bytes(path, sizeof(path), "From the file {firm}", 20);
+	snprintf(conf, sizeof(conf), "system_prompt_file = %s\n", path);
+	file_write(cpath, sizeof(cpath), conf);
+	setenv("INTAKE_CONFIG", cpath, 1);
+	CHECK(config_load(&c, err, sizeof(err)) == 0 &&
+	    c.system_prompt_len == 20 &&
+	    strcmp(c.system_prompt, "From the file {firm}") == 0,
+	    "prompt file named in INTAKE_CONFIG: \"%s\" (%s)",
+	    c.system_prompt, err);
+	unlink(cpath);
+	unlink(path);
+	env_clear();
+}
+
 int
 main(void)
 {
@@ -533,5 +686,6 @@ main(void)
 	test_load_file();
 	test_load_file_errors();
 	test_load_missing();
+	test_load_prompt();
 	return check_done("config");
 }

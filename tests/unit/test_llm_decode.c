@@ -606,7 +606,7 @@ static const struct srow {
 	  "{\"reasoning_content\":\" thought\",\"content\":\"Shown\"}}]}\n\n"
 	  "data:[DONE]\n\n",
 	  "Shown", LLM_END_DONE, "", "", "hidden thought", __LINE__ },
-	/* Multi-byte UTF-8, raw and escaped, a NUL via \u0000. */
+	/* Multi-byte UTF-8, raw and escaped. */
 	{ LLM_PROTO_OPENAI,
 	  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
 	  "\"caf\xc3\xa9 \xf0\x9f\x98\x80 \\ud83d\\ude00\"}}]}\n\n"
@@ -653,6 +653,25 @@ static const struct srow {
 	  "event: error\ndata: {\"type\":\"error\",\"error\":"
 	  "{\"message\":\"late\"}}\n\n",
 	  "", LLM_END_DONE, "", "", NULL, __LINE__ },
+	/* A NUL in the answer (\u0000) is dropped, wherever it is. */
+	{ LLM_PROTO_OPENAI,
+	  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+	  "\"Hello\\u0000World\"}}]}\n\n"
+	  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+	  "\"\\u0000\"}}]}\n\n"
+	  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+	  "\"\\u0000!\\u0000\"}}]}\n\n"
+	  "data: [DONE]\n\n",
+	  "HelloWorld!", LLM_END_DONE, "", "", NULL, __LINE__ },
+	{ LLM_PROTO_ANTHROPIC,
+	  "event: content_block_start\n"
+	  "data: {\"type\":\"content_block_start\",\"index\":0,"
+	  "\"content_block\":{\"type\":\"text\",\"text\":\"\\u0000a\"}}\n\n"
+	  "event: content_block_delta\n"
+	  "data: {\"type\":\"content_block_delta\",\"index\":0,"
+	  "\"delta\":{\"type\":\"text_delta\",\"text\":\"b\\u0000c\"}}\n\n"
+	  "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+	  "abc", LLM_END_DONE, "", "", NULL, __LINE__ },
 	/* An empty body. */
 	{ LLM_PROTO_OPENAI, "", "", LLM_END_TRUNCATED, "", "", NULL,
 	  __LINE__ },
@@ -849,20 +868,40 @@ test_cb_stop(void)
 	free(r.text);
 }
 
-/* A NUL inside the text is passed on with its length. */
+/*
+ * A NUL inside the text is dropped, counted, and never passed on: the
+ * pieces around it go on as pieces of their own, and a stop asked for
+ * by the first piece stops before the second.
+ */
 static void
 test_nul_text(void)
 {
+	struct llm_decoder	 d;
 	struct res		 r;
 	static const char	 in[] =
 	    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":"
-	    "\"a\\u0000b\"}}]}\n\ndata: [DONE]\n\n";
+	    "\"\\u0000a\\u0000\\u0000b\\u0000\"}}]}\n\ndata: [DONE]\n\n";
 
-	r.stop_after = 0;
-	decode(LLM_PROTO_OPENAI, in, sizeof(in) - 1, NULL, 0, &r);
-	CHECK(r.end == LLM_END_DONE && r.text_len == 3 &&
-	    memcmp(r.text, "a\0b", 3) == 0, "NUL in text: %zu bytes",
-	    r.text_len);
+	memset(&r, 0, sizeof(r));
+	llm_decode_init(&d, LLM_PROTO_OPENAI, on_text, &r);
+	(void)llm_decode_feed(&d, in, sizeof(in) - 1);
+	CHECK(llm_decode_finish(&d) == LLM_END_DONE, "NUL in text: not done");
+	CHECK(r.text_len == 2 && memcmp(r.text, "ab", 2) == 0 &&
+	    d.text_len == 2, "NUL in text: %zu bytes passed on, %zu counted",
+	    r.text_len, d.text_len);
+	CHECK(memchr(r.text, '\0', r.text_len) == NULL, "a NUL passed on");
+	CHECK(r.calls == 2, "NUL in text: %zu pieces, want 2", r.calls);
+	CHECK(d.nuls == 4, "NULs counted: %zu, want 4", d.nuls);
+	llm_decode_free(&d);
+	free(r.text);
+
+	memset(&r, 0, sizeof(r));
+	r.stop_after = 1;
+	llm_decode_init(&d, LLM_PROTO_OPENAI, on_text, &r);
+	CHECK(llm_decode_feed(&d, in, sizeof(in) - 1) == -1 && d.stopped &&
+	    r.text_len == 1 && r.text[0] == 'a' && d.text_len == 1,
+	    "a stop at the first piece: %zu bytes", r.text_len);
+	llm_decode_free(&d);
 	free(r.text);
 }
 

@@ -49,6 +49,25 @@ static const struct match_row {
 	{ "GET", "/api/leads", ROUTE_LEADS, "", NULL, __LINE__ },
 	{ "GET", "/api/leads/abc", ROUTE_LEAD, "abc", NULL, __LINE__ },
 
+	/* HEAD goes where GET does (the response layer drops the body). */
+	{ "HEAD", "/api/conversations/abc", ROUTE_CONV_GET, "abc", NULL,
+	    __LINE__ },
+	{ "HEAD", "/api/conversations/abc/events", ROUTE_EVENTS, "abc", NULL,
+	    __LINE__ },
+	{ "HEAD", "/api/leads", ROUTE_LEADS, "", NULL, __LINE__ },
+	{ "HEAD", "/api/leads/abc", ROUTE_LEAD, "abc", NULL, __LINE__ },
+	{ "HEAD", "/api/conversations/" ID64 "/events", ROUTE_EVENTS, ID64,
+	    NULL, __LINE__ },
+	/* ...and nowhere else: not to a POST, not to a near miss. */
+	{ "HEAD", "/api/conversations/abc/messages", ROUTE_BAD_METHOD, "",
+	    "POST", __LINE__ },
+	{ "HEAD", "/api/conversations/abc/cancel", ROUTE_BAD_METHOD, "",
+	    "POST", __LINE__ },
+	{ "HEAD", "/api/conversations/" ID65, ROUTE_NOT_FOUND, "", NULL,
+	    __LINE__ },
+	{ "HEAD", "/api/leads/", ROUTE_NOT_FOUND, "", NULL, __LINE__ },
+	{ "head", "/api/leads", ROUTE_BAD_METHOD, "", "GET", __LINE__ },
+
 	/* Ids: every allowed character, 1 and 64 long. */
 	{ "GET", "/api/conversations/" ID64, ROUTE_CONV_GET, ID64, NULL,
 	    __LINE__ },

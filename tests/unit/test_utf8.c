@@ -1,7 +1,8 @@
 /*
  * test_utf8.c: the strict validator against the edges of RFC 3629's
  * table (overlongs, surrogates, beyond U+10FFFF, truncation, NUL), and
- * the two counts the contract needs: characters and byte boundaries.
+ * the two counts the contract needs: characters and byte boundaries;
+ * and which code points are blank (each range's ends and neighbours).
  *
  * Rows carry an explicit length so a NUL byte can be part of the input.
  */
@@ -230,6 +231,119 @@ test_floor(void)
 	}
 }
 
+static const struct blank_row {
+	long	 cp;
+	int	 want;
+	int	 line;
+} blank_rows[] = {
+	/* ASCII's white space, and the other controls. */
+	{ 0x20, 1, __LINE__ }, { 0x09, 1, __LINE__ }, { 0x0a, 1, __LINE__ },
+	{ 0x0b, 1, __LINE__ }, { 0x0c, 1, __LINE__ }, { 0x0d, 1, __LINE__ },
+	{ 0x00, 1, __LINE__ }, { 0x01, 1, __LINE__ }, { 0x1f, 1, __LINE__ },
+	{ 0x7f, 1, __LINE__ }, { 0x80, 1, __LINE__ }, { 0x9f, 1, __LINE__ },
+	/* Unicode's White_Space beyond ASCII. */
+	{ 0x0085, 1, __LINE__ }, { 0x00a0, 1, __LINE__ },
+	{ 0x1680, 1, __LINE__ }, { 0x2000, 1, __LINE__ },
+	{ 0x2005, 1, __LINE__ }, { 0x200a, 1, __LINE__ },
+	{ 0x2028, 1, __LINE__ }, { 0x2029, 1, __LINE__ },
+	{ 0x202f, 1, __LINE__ }, { 0x205f, 1, __LINE__ },
+	{ 0x3000, 1, __LINE__ },
+	/* Invisible: zero-width, joiners, marks, BOM, fillers, selectors. */
+	{ 0x180e, 1, __LINE__ }, { 0x200b, 1, __LINE__ },
+	{ 0x200c, 1, __LINE__ }, { 0x200d, 1, __LINE__ },
+	{ 0x200e, 1, __LINE__ }, { 0x200f, 1, __LINE__ },
+	{ 0x202a, 1, __LINE__ }, { 0x202e, 1, __LINE__ },
+	{ 0x2060, 1, __LINE__ }, { 0x2064, 1, __LINE__ },
+	{ 0x206f, 1, __LINE__ }, { 0xfeff, 1, __LINE__ },
+	{ 0x00ad, 1, __LINE__ }, { 0x034f, 1, __LINE__ },
+	{ 0x061c, 1, __LINE__ }, { 0x115f, 1, __LINE__ },
+	{ 0x1160, 1, __LINE__ }, { 0x17b4, 1, __LINE__ },
+	{ 0x17b5, 1, __LINE__ }, { 0x180b, 1, __LINE__ },
+	{ 0x180f, 1, __LINE__ }, { 0x2800, 1, __LINE__ },
+	{ 0x3164, 1, __LINE__ }, { 0xfe00, 1, __LINE__ },
+	{ 0xfe0f, 1, __LINE__ }, { 0xffa0, 1, __LINE__ },
+	{ 0xfff0, 1, __LINE__ }, { 0xfff8, 1, __LINE__ },
+	{ 0x1bca0, 1, __LINE__ }, { 0x1bca3, 1, __LINE__ },
+	{ 0x1d173, 1, __LINE__ }, { 0x1d17a, 1, __LINE__ },
+	{ 0xe0001, 1, __LINE__ }, { 0xe0100, 1, __LINE__ },
+	{ 0xe0fff, 1, __LINE__ },
+	/* What shows, the ranges' neighbours included. */
+	{ 0x21, 0, __LINE__ }, { 'a', 0, __LINE__ }, { 0x7e, 0, __LINE__ },
+	{ 0xa1, 0, __LINE__ }, { 0xac, 0, __LINE__ }, { 0xae, 0, __LINE__ },
+	{ 0xe9, 0, __LINE__ }, { 0x034e, 0, __LINE__ },
+	{ 0x0350, 0, __LINE__ }, { 0x115e, 0, __LINE__ },
+	{ 0x1161, 0, __LINE__ }, { 0x167f, 0, __LINE__ },
+	{ 0x1681, 0, __LINE__ }, { 0x180a, 0, __LINE__ },
+	{ 0x1810, 0, __LINE__ }, { 0x1fff, 0, __LINE__ },
+	{ 0x2010, 0, __LINE__ }, { 0x2027, 0, __LINE__ },
+	{ 0x2030, 0, __LINE__ }, { 0x205e, 0, __LINE__ },
+	{ 0x2070, 0, __LINE__ }, { 0x27ff, 0, __LINE__ },
+	{ 0x2801, 0, __LINE__ }, { 0x2fff, 0, __LINE__ },
+	{ 0x3001, 0, __LINE__ }, { 0x3042, 0, __LINE__ },
+	{ 0x3163, 0, __LINE__ }, { 0x3165, 0, __LINE__ },
+	{ 0xfdff, 0, __LINE__ }, { 0xfe10, 0, __LINE__ },
+	{ 0xfefe, 0, __LINE__ }, { 0xff00, 0, __LINE__ },
+	{ 0xff9f, 0, __LINE__ }, { 0xffa1, 0, __LINE__ },
+	{ 0xfff9, 0, __LINE__ }, { 0xfffd, 0, __LINE__ },
+	{ 0x1bc9f, 0, __LINE__ }, { 0x1bca4, 0, __LINE__ },
+	{ 0x1d172, 0, __LINE__ }, { 0x1d17b, 0, __LINE__ },
+	{ 0x1f600, 0, __LINE__ }, { 0xdffff, 0, __LINE__ },
+	{ 0xe1000, 0, __LINE__ }, { 0x10ffff, 0, __LINE__ },
+	{ -1, 0, __LINE__ }, { 0x110000, 0, __LINE__ },
+};
+
+static void
+test_blank(void)
+{
+	const struct blank_row	*t;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(blank_rows) / sizeof(blank_rows[0]); i++) {
+		t = &blank_rows[i];
+		CHECK_AT(t->line, utf8_blank(t->cp) == t->want, "utf8_blank("
+		    "U+%04lX): want %d", (unsigned long)t->cp, t->want);
+	}
+}
+
+static const struct all_blank_row {
+	const char	*in;
+	size_t		 len;
+	int		 want;
+	int		 line;
+} all_blank_rows[] = {
+	{ B(""), 1, __LINE__ },
+	{ B(" \t\r\n"), 1, __LINE__ },
+	{ B("\xc2\xa0"), 1, __LINE__ },			/* NBSP */
+	{ B("\xe2\x80\x8b\xe2\x80\x8b"), 1, __LINE__ },	/* ZWSP x 2 */
+	{ B("\xef\xbb\xbf"), 1, __LINE__ },		/* BOM */
+	{ B("\xe3\x80\x80 \xc2\x85"), 1, __LINE__ },	/* U+3000, NEL */
+	{ B("\xf3\xa0\x80\x81\xf3\xa0\x81\xbf"), 1, __LINE__ }, /* tags */
+	{ B("\xc2\xa0" "a"), 0, __LINE__ },
+	{ B("a"), 0, __LINE__ },
+	{ B("\xe2\x80\x8b" "."), 0, __LINE__ },
+	{ B("\xf0\x9f\x98\x80"), 0, __LINE__ },
+	/* Not well-formed: not blank. */
+	{ B(" \xc2"), 0, __LINE__ },
+	{ B("\xe2\x80"), 0, __LINE__ },
+	{ B("\xc0\xa0"), 0, __LINE__ },
+	/* The length, not a NUL, ends the input. */
+	{ " x", 1, 1, __LINE__ },
+};
+
+static void
+test_all_blank(void)
+{
+	const struct all_blank_row	*t;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(all_blank_rows) / sizeof(all_blank_rows[0]);
+	    i++) {
+		t = &all_blank_rows[i];
+		CHECK_AT(t->line, utf8_all_blank(t->in, t->len) == t->want,
+		    "utf8_all_blank (%zu bytes): want %d", t->len, t->want);
+	}
+}
+
 int
 main(void)
 {
@@ -238,5 +352,7 @@ main(void)
 	test_count();
 	test_count_long();
 	test_floor();
+	test_blank();
+	test_all_blank();
 	return check_done("utf8");
 }

@@ -1,0 +1,26 @@
+/*
+ * maint.h: finishing what dead processes left behind.
+ *
+ * A writer killed mid-reply leaves its reply "streaming" and its turn's
+ * extraction pending; neither should wait for a visitor to come back or
+ * for cron.  Each start of the program and, in the long-lived process,
+ * a periodic check make such replies interrupted and start an extractor
+ * for jobs nobody will run; replies whose final save failed here are
+ * saved as soon as the database takes a write.
+ */
+#ifndef MAINT_H
+#define MAINT_H
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "store.h"
+
+/*
+ * One round on db (the caller's handle, no transaction open).  Never
+ * called before spawn_init; may fork (an extractor).
+ */
+void	maint_run(sqlite3 *db, const struct config *cfg,
+	    const struct store_owner *self);
+
+#endif

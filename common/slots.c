@@ -1,0 +1,203 @@
+/*
+ * slots.c: stream slots as rows of stream_slots (sql/004-limits.sql).
+ *
+ * A take is one short BEGIN IMMEDIATE: drop slots older than any stream
+ * can last, count the address's slots and the conversation's follows,
+ * and insert a row when both are under their caps (limit_rules.c decides).
+ * Only when a cap is reached are the owners of the rows in the way
+ * looked at (a read of /proc each), so a full address costs a few
+ * lookups and an address under its cap none.  A give is one DELETE.
+ */
+#include <string.h>
+
+#include "db.h"
+#include "limit_rules.h"
+#include "log.h"
+#include "slots.h"
+#include "util.h"
+
+#define SLOTS_REAP_MAX	64	/* dead owners' slots deleted per take */
+#define SLOTS_GIVE_TRIES 3
+
+static const char *const slot_kinds[SLOT__MAX] = { "turn", "follow" };
+
+/* Run st (bound) to its end and finalize it.  0, or -1. */
+static int
+slots_run(sqlite3_stmt *st)
+{
+	int	rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The address's slots and the conversation's follows.  0, or -1. */
+static int
+slots_count(sqlite3 *db, const char *key, const char *conv_id,
+    long *addr_n, long *conv_n)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if ((st = db_prepare(db, "SELECT (SELECT count(*) FROM stream_slots "
+	    "WHERE addr = ?), (SELECT count(*) FROM stream_slots WHERE "
+	    "conversation_id = ? AND kind = 'follow')")) == NULL)
+		return -1;
+	db_bind_text(st, 1, key, -1);
+	db_bind_text(st, 2, conv_id, -1);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*addr_n = (long)sqlite3_column_int64(st, 0);
+		*conv_n = (long)sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Delete the slots of the address and the conversation's follows whose
+ * owner is gone.  The number deleted, or -1.
+ */
+static int
+slots_reap(sqlite3 *db, const char *key, const char *conv_id,
+    const struct store_owner *self)
+{
+	sqlite3_stmt	*st;
+	int64_t		 dead[SLOTS_REAP_MAX], start;
+	long		 pid;
+	int		 n = 0, i, step = SQLITE_DONE;
+
+	if ((st = db_prepare(db, "SELECT id, owner_pid, owner_start FROM "
+	    "stream_slots WHERE addr = ? OR (conversation_id = ? AND "
+	    "kind = 'follow')")) == NULL)
+		return -1;
+	db_bind_text(st, 1, key, -1);
+	db_bind_text(st, 2, conv_id, -1);
+	while (n < SLOTS_REAP_MAX && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		pid = (long)sqlite3_column_int64(st, 1);
+		start = sqlite3_column_int64(st, 2);
+		if (pid == self->pid && start == self->start)
+			continue;
+		if (!util_pid_alive(pid, start))
+			dead[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (n < SLOTS_REAP_MAX && step != SQLITE_DONE)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((st = db_prepare(db, "DELETE FROM stream_slots WHERE "
+		    "id = ?")) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, dead[i]);
+		if (slots_run(st) == -1)
+			return -1;
+	}
+	if (n > 0)
+		log_info("stream slots: %d of dead processes taken back", n);
+	return n;
+}
+
+static enum slots_rc
+slots_rc_of(enum limit_streams v)
+{
+	switch (v) {
+	case LIMIT_STREAMS_ADDR:
+		return SLOTS_FULL_ADDR;
+	case LIMIT_STREAMS_CONV:
+		return SLOTS_FULL_CONV;
+	default:
+		return SLOTS_TAKEN;
+	}
+}
+
+enum slots_rc
+slots_take(sqlite3 *db, const struct slot_caps *caps, const char *addr,
+    const char *conv_id, enum slot_kind kind,
+    const struct store_owner *self, int64_t *id)
+{
+	sqlite3_stmt		*st;
+	char			 key[LIMIT_ADDR_MAX];
+	long			 addr_n = 0, conv_n = 0;
+	long			 per_conv = kind == SLOT_FOLLOW ? caps->per_conv : 0;
+	enum limit_streams	 v;
+	int			 reaped;
+
+	*id = 0;
+	if (caps->per_addr <= 0 && per_conv <= 0)
+		return SLOTS_TAKEN;
+	limit_addr_key(addr, key);
+	if (db_begin(db) == -1)
+		return SLOTS_ERROR;
+	if ((st = db_prepare(db, "DELETE FROM stream_slots WHERE "
+	    "started_at <= ?")) != NULL)
+		sqlite3_bind_int64(st, 1, util_wall_ms() - caps->max_age_ms);
+	if (slots_run(st) == -1 ||
+	    slots_count(db, key, conv_id, &addr_n, &conv_n) == -1)
+		goto fail;
+	v = limit_streams(addr_n, caps->per_addr, conv_n, per_conv);
+	if (v != LIMIT_STREAMS_OK) {
+		if ((reaped = slots_reap(db, key, conv_id, self)) == -1)
+			goto fail;
+		if (reaped > 0) {
+			if (slots_count(db, key, conv_id, &addr_n,
+			    &conv_n) == -1)
+				goto fail;
+			v = limit_streams(addr_n, caps->per_addr, conv_n,
+			    per_conv);
+		}
+	}
+	if (v == LIMIT_STREAMS_OK) {
+		if ((st = db_prepare(db, "INSERT INTO stream_slots (addr, "
+		    "conversation_id, kind, owner_pid, owner_start, "
+		    "started_at) VALUES (?, ?, ?, ?, ?, ?)")) == NULL)
+			goto fail;
+		db_bind_text(st, 1, key, -1);
+		db_bind_text(st, 2, conv_id, -1);
+		db_bind_text(st, 3, slot_kinds[kind], -1);
+		sqlite3_bind_int64(st, 4, self->pid);
+		sqlite3_bind_int64(st, 5, self->start);
+		sqlite3_bind_int64(st, 6, util_wall_ms());
+		if (slots_run(st) == -1)
+			goto fail;
+		*id = sqlite3_last_insert_rowid(db);
+	}
+	if (db_commit(db) == -1) {
+		*id = 0;
+		return SLOTS_ERROR;
+	}
+	return slots_rc_of(v);
+fail:
+	log_warnx("stream slots: %s", sqlite3_errmsg(db));
+	db_rollback(db);
+	*id = 0;
+	return SLOTS_ERROR;
+}
+
+void
+slots_give(sqlite3 *db, int64_t id)
+{
+	sqlite3_stmt	*st;
+	int		 i, rc = SQLITE_ERROR;
+
+	if (id == 0)
+		return;
+	for (i = 0; i < SLOTS_GIVE_TRIES; i++) {
+		if ((st = db_prepare(db, "DELETE FROM stream_slots WHERE "
+		    "id = ?")) == NULL)
+			break;
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE)
+			return;
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			break;
+		util_sleep_ms(100 << i);
+	}
+	log_warnx("stream slot %lld: could not be given back: %s",
+	    (long long)id, sqlite3_errmsg(db));
+}
