@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, serve on 127.0.0.1:$(PORT)
 #   make test       every test, under AddressSanitizer and UBSan, -Werror
 #   make bench      optimised build under the real web server (see bench/)
+#   make shared-host  the two folders for a shared host, build/shared-host/
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Local overrides go in Makefile.local.
@@ -51,7 +52,7 @@ BENCH_BIN	= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS		= $(BUILD)/intake.fcgi $(BUILD)/intake-extract
 
 .PHONY: all run test unit integration bench install clean deps test-build fuzz \
-	unit-bins tool-bins bench-bins
+	unit-bins tool-bins bench-bins shared-host
 
 all: $(PROGS)
 
@@ -126,6 +127,22 @@ bench:
 	    CFLAGS="-O2 -g -DNDEBUG" all bench-bins
 	@BUILD=build/bench python3 bench/run.py
 
+# The shared-host bundle (DESIGN.md, "Shared-hosting bundle"): optimised
+# programs that carry libfcgi, jansson and SQLite inside (shared hosts
+# lack them) and load only libcurl and the C library; then
+# scripts/shared-host.sh lays out public_html/ and intake/ in
+# SHARED_HOST_OUT.  HOME_DIR=/home/ACCOUNT writes the account's path into
+# the crontab line (else it says $HOME, which cron sets).
+SHARED_HOST_OBJ	?= build/shared-host-obj
+SHARED_HOST_OUT	?= build/shared-host
+HOME_DIR	?=
+STATIC_LDLIBS	 = -Wl,--as-needed -Wl,-Bstatic -lfcgi -ljansson -lsqlite3 \
+		   -Wl,-Bdynamic -lcurl -lm -lpthread -ldl
+shared-host:
+	@$(MAKE) --no-print-directory BUILD=$(SHARED_HOST_OBJ) \
+	    CFLAGS="-O2 -DNDEBUG" LDFLAGS= LDLIBS="$(STATIC_LDLIBS)" all
+	@scripts/shared-host.sh $(SHARED_HOST_OBJ) $(SHARED_HOST_OUT) $(HOME_DIR)
+
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory test-build
@@ -144,7 +161,8 @@ install: all
 	install -m 0644 examples/lighttpd.conf examples/apache-fcgid.conf \
 	    examples/apache-proxy-fcgi.conf examples/htaccess \
 	    examples/htaccess-cgi examples/intake.service \
-	    examples/intake.cron $(DESTDIR)$(SHAREDIR)/examples/
+	    examples/intake.cron examples/vps-lighttpd.sh \
+	    examples/vps-apache-proxy.sh $(DESTDIR)$(SHAREDIR)/examples/
 	install -m 0600 examples/intake.conf $(DESTDIR)$(SHAREDIR)/examples/
 
 # Each libFuzzer target for FUZZ_SECONDS, from its seed corpus.

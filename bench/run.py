@@ -354,6 +354,8 @@ class Service:
     def start(self):
         init = [self.program() if self.kind == "floor" else
                 os.path.join(BUILD, "intake-extract"), "--init"]
+        if self.kind != "floor" and os.geteuid() == 0:
+            init += ["--owner", "root"]     # --init as root must say so
         r = self.reaper.run(init, 30, env=self.env)
         if r.returncode != 0:
             raise RuntimeError("%s --init: %s" % (init[0], r.stderr[-500:]))

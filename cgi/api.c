@@ -8,11 +8,15 @@
 #include <strings.h>
 
 #include "api.h"
+#include "checks_run.h"
 #include "leads.h"
 #include "log.h"
 #include "query.h"
 #include "ratelimit.h"
+#include "spawn.h"
 #include "util.h"
+
+#define HEALTH_DETAIL_MAX	8192	/* the admin's reasons, at most */
 
 _Atomic int		api_terminating;
 
@@ -101,15 +105,67 @@ api_auth_conv(struct ctx *c, int allow_query)
 	}
 }
 
+/* 1 when the request is the admin's (REMOTE_USER, or the admin token). */
+static int
+api_admin(struct ctx *c)
+{
+	const char	*user = http_param(&c->h, "REMOTE_USER");
+	const char	*token;
+	char		 buf[8];
+
+	if (user != NULL && *user != '\0')
+		return 1;
+	token = api_bearer(c, 0, buf, sizeof(buf));
+	return token != NULL && c->cfg->admin_token[0] != '\0' &&
+	    store_secret_eq(token, strlen(token), c->cfg->admin_token,
+	    strlen(c->cfg->admin_token));
+}
+
+/*
+ * ok only when the program was configured (a file, or INTAKE_DB in the
+ * environment), the database takes a write and the extractor can run.
+ * Otherwise 503 with a reason that names no path; the admin gets the
+ * --check problem lines instead (paths and all).
+ */
 static void
 api_health(struct ctx *c)
 {
-	if (!store_health(c->db)) {
-		http_error(&c->h, ERR_UNAVAILABLE, "The database does not "
-		    "answer or cannot be written.");
+	struct checks	*cs = NULL;
+	char		*msg = NULL;
+	int		 configured, db_ok, ex_ok;
+
+	configured = config_found(c->cfg);
+	db_ok = c->db != NULL && store_health(c->db);
+	ex_ok = spawn_ready();
+	if (configured && db_ok && ex_ok) {
+		http_json(&c->h, 200, json_pack("{s:b}", "ok", 1));
 		return;
 	}
-	http_json(&c->h, 200, json_pack("{s:b}", "ok", 1));
+	if (!api_admin(c) || (cs = malloc(sizeof(*cs))) == NULL ||
+	    (msg = malloc(HEALTH_DETAIL_MAX)) == NULL) {
+		http_error(&c->h, ERR_UNAVAILABLE, "The service is not set up "
+		    "correctly.");
+		goto out;
+	}
+	checks_init(cs);
+	/* Not made on purpose (checks_run says why), or failed: */
+	if (!db_ok && configured && checks_db_create(c->cfg, 0,
+	    http_param(&c->h, "DOCUMENT_ROOT"), http_param(&c->h,
+	    "CONTEXT_DOCUMENT_ROOT"), msg, HEALTH_DETAIL_MAX) == 0)
+		checks_add(cs, CHECKS_PROBLEM, "the database %s cannot be "
+		    "opened or cannot be written (the log says why)",
+		    c->cfg->db);
+	if (!ex_ok)
+		checks_add(cs, CHECKS_PROBLEM, "extraction is off: the "
+		    "extractor %s could not be run when last looked at",
+		    spawn_program()[0] != '\0' ? spawn_program() : "(none)");
+	checks_run(cs, c->cfg, NULL, CHECKS_WEB,
+	    http_param(&c->h, "DOCUMENT_ROOT"));
+	checks_problems(cs, msg, HEALTH_DETAIL_MAX);
+	http_error(&c->h, ERR_UNAVAILABLE, msg);
+out:
+	free(msg);
+	free(cs);
 }
 
 static void
@@ -222,11 +278,18 @@ api_handle(struct ctx *c)
 		http_error(&c->h, ERR_NOT_FOUND, NULL);
 		return;
 	}
-	switch (route_match(http_param0(&c->h, "REQUEST_METHOD"), path,
-	    &c->route)) {
-	case ROUTE_HEALTH:
+	if (route_match(http_param0(&c->h, "REQUEST_METHOD"), path,
+	    &c->route) == ROUTE_HEALTH) {
 		api_health(c);
-		break;
+		return;
+	}
+	/* No database (refused or failed, logged): health alone says why. */
+	if (c->db == NULL) {
+		http_error(&c->h, ERR_UNAVAILABLE, "The database is "
+		    "unavailable.");
+		return;
+	}
+	switch (c->route.id) {
 	case ROUTE_CONV_CREATE:
 		api_conv_create(c);
 		break;

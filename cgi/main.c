@@ -7,15 +7,23 @@
  * (FCGX_IsCGI: no socket) it answers the one request in its environment
  * over stdio and exits.  In both, what follows a response (the
  * extractor) starts only once the response has ended.
+ *
+ * Run from a shell it also answers --check (what the installation
+ * lacks, one line each: checks_run.c) and --listen SOCKET.  Under CGI
+ * its arguments are ignored: a query string without '=' reaches a CGI
+ * program as argv, and must not make it print --check's lines.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +36,7 @@
 #include <fcgiapp.h>
 
 #include "api.h"
+#include "checks_run.h"
 #include "db.h"
 #include "finals.h"
 #include "log.h"
@@ -37,7 +46,10 @@
 
 static struct config	cfg;
 static struct store_owner self;
+static int		cgi;		/* plain CGI: one request, stdio */
 static int		listen_fd;	/* 0: the socket the server gave us */
+static char		listen_path[PATHS_MAX];	/* --listen: ours to remove */
+static struct stat	listen_st;	/* its inode, so as to remove only it */
 static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Requests being answered, and whether a stop was asked for. */
@@ -64,6 +76,12 @@ static char		*worker_busy;
 #define IDLE_HANDLES	4	/* handles kept open beyond those in use */
 #define DRAIN_MS	2000		/* reading a refused body, at most */
 #define DRAIN_MAX	(16LL << 20)
+#define REFUSED_LOG_MS	60000	/* a refused database logged this often */
+
+static void	listen_remove(void);
+
+/* What a visitor reads when the installation is wrong (no path in it). */
+static const char not_set_up[] = "The service is not set up correctly.";
 
 /*
  * Count worker w's request in or out; returns 1 when the process is
@@ -84,23 +102,47 @@ busy_add(long w, int d)
 	return stop;
 }
 
-/* Answer one request; the handle is opened on first use and kept. */
+/*
+ * Open the database for a request, unless it must not be made
+ * (checks_db_create: not inside the web folder; under CGI, not with
+ * nothing configured).  NULL when refused or failed (logged; a refusal
+ * at most every REFUSED_LOG_MS).
+ */
+static sqlite3 *
+serve_open(struct ctx *c)
+{
+	static _Atomic int64_t	 logged;
+	char			 why[PATHS_MAX + 256];
+	int64_t			 now, last;
+
+	if (checks_db_create(&cfg, cgi, http_param(&c->h, "DOCUMENT_ROOT"),
+	    http_param(&c->h, "CONTEXT_DOCUMENT_ROOT"), why,
+	    sizeof(why)) == -1) {
+		now = util_mono_ms();
+		last = atomic_load(&logged);
+		if (last == 0 || now - last >= REFUSED_LOG_MS) {
+			atomic_store(&logged, now);
+			log_warnx("%s", why);
+		}
+		return NULL;
+	}
+	return db_open(cfg.db, cfg.busy_timeout_ms);
+}
+
+/*
+ * Answer one request; the handle is opened on first use and kept.  With
+ * no handle, api_handle answers 503 (health with its reasons).
+ */
 static void
 serve(struct ctx *c, sqlite3 **dbp)
 {
 	if (*dbp == NULL)
-		*dbp = db_open(cfg.db, cfg.busy_timeout_ms);
+		*dbp = serve_open(c);
 	c->cfg = &cfg;
 	c->db = *dbp;
 	c->self = self;
-	if (c->db == NULL) {
-		http_error(&c->h, ERR_UNAVAILABLE, "The database is "
-		    "unavailable.");
-		return;
-	}
 	api_handle(c);
 }
-
 
 static void *
 worker(void *arg)
@@ -194,7 +236,9 @@ upkeep(int full)
 
 	if (!full && finals_pending() == 0)
 		return;
-	if ((db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
+	/* Upkeep never makes the database: a request does, if it may. */
+	if (access(cfg.db, F_OK) == -1 ||
+	    (db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
 		return;
 	if (full)
 		maint_run(db, &cfg, &self);
@@ -279,6 +323,7 @@ wait_for_stop(const sigset_t *set)
 		upkeep(0);
 		finals_free();
 	}
+	listen_remove();
 	/* _exit: the workers still in accept must not run atexit handlers. */
 	_exit(0);
 }
@@ -430,18 +475,130 @@ run_cgi(void)
 	return 0;
 }
 
+/* Make the missing folders of dir, mode 0755; 0, or -1 (said). */
+static int
+listen_mkdir(const char *dir)
+{
+	struct stat	 sb;
+	char		 up[PATHS_MAX], user[64];
+	struct passwd	*pw;
+
+	if (stat(dir, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return 0;
+		log_warnx("--listen: %s is not a folder", dir);
+		return -1;
+	}
+	if (errno != ENOENT) {
+		log_warn("--listen: folder %s", dir);
+		return -1;
+	}
+	if (paths_dirname(dir, up, sizeof(up)) == -1 ||
+	    (strcmp(up, dir) != 0 && listen_mkdir(up) == -1))
+		return -1;
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		pw = getpwuid(geteuid());
+		snprintf(user, sizeof(user), "%s", pw != NULL ? pw->pw_name :
+		    "this account");
+		log_warn("--listen: the socket's folder %s is missing and "
+		    "cannot be made by %s (as root: install -d -o %s -m 0755 "
+		    "%s)", dir, user, user, dir);
+		return -1;
+	}
+	chmod(dir, 0755);	/* whatever the umask */
+	log_info("made the folder %s for the socket", dir);
+	return 0;
+}
+
+/*
+ * 1 when a process accepts connections on the Unix socket at path, 0
+ * when none does (a socket left by one that died), -1 when it cannot be
+ * told (said).
+ */
+static int
+listen_taken(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("--listen: socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		rc = 1;
+	else if (errno == ECONNREFUSED)
+		rc = 0;
+	else {
+		log_warn("--listen: cannot tell whether a program listens on "
+		    "%s", path);
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
 /*
  * --listen PATH: serve on a Unix socket of our own (mode 0660) for a web
  * server that connects rather than spawns (Apache mod_proxy_fcgi, nginx).
+ * Refuses a socket another process listens on (a second start must not
+ * take the socket from the first), and anything at PATH that is not a
+ * socket; removes a socket nobody listens on; makes a missing folder
+ * (0755), or says what is missing and how to make it.  The socket is
+ * removed again on a clean exit (listen_remove).
  */
 static int
 listen_on(const char *path)
 {
-	mode_t	old;
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	char			 dir[PATHS_MAX];
+	mode_t			 old;
 
+	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("--listen: a socket path is 1 to %zu bytes",
+		    sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	/* libfcgi would take "host:port" for TCP, which must never be. */
+	if (strchr(path, ':') != NULL) {
+		log_warnx("--listen %s: a socket path may not hold ':' "
+		    "(libfcgi would listen on TCP)", path);
+		return -1;
+	}
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			log_warnx("--listen: %s exists and is not a socket: "
+			    "not removing it; choose another path", path);
+			return -1;
+		}
+		switch (listen_taken(path)) {
+		case 1:
+			log_warnx("--listen: another program is already "
+			    "listening on %s: stop it first (or choose "
+			    "another path)", path);
+			return -1;
+		case 0:
+			if (unlink(path) == -1 && errno != ENOENT) {
+				log_warn("--listen: removing the old socket %s",
+				    path);
+				return -1;
+			}
+			break;
+		default:
+			return -1;
+		}
+	} else if (errno != ENOENT) {
+		log_warn("--listen: %s", path);
+		return -1;
+	} else if (paths_dirname(path, dir, sizeof(dir)) == -1 ||
+	    listen_mkdir(dir) == -1)
+		return -1;
 	if (FCGX_Init() != 0)
 		return -1;
-	unlink(path);
 	/* Born 0660: no moment when another account could connect. */
 	old = umask(0117);
 	listen_fd = FCGX_OpenSocket(path, 128);
@@ -450,52 +607,116 @@ listen_on(const char *path)
 		log_warn("listen %s", path);
 		return -1;
 	}
-	if (chmod(path, 0660) == -1) {
+	if (chmod(path, 0660) == -1 || lstat(path, &listen_st) == -1) {
 		log_warn("chmod %s", path);
 		return -1;
 	}
+	snprintf(listen_path, sizeof(listen_path), "%s", path);
 	log_info("listening on %s", path);
 	return 0;
 }
 
-static int
-usage(void)
+/* Remove our --listen socket, if it is still ours (not a newer one). */
+static void
+listen_remove(void)
 {
-	fprintf(stderr, "usage: intake.fcgi [--listen SOCKET]\n");
-	return 2;
+	struct stat	sb;
+
+	if (listen_path[0] == '\0')
+		return;
+	if (lstat(listen_path, &sb) == 0 && sb.st_dev == listen_st.st_dev &&
+	    sb.st_ino == listen_st.st_ino)
+		unlink(listen_path);
+	listen_path[0] = '\0';
+}
+
+static int
+usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: intake.fcgi [--listen SOCKET | --check | --help]\n"
+	    "  (none)           serve: FastCGI on the socket the web server "
+	    "hands over,\n"
+	    "                   else the one CGI request in the environment\n"
+	    "  --listen SOCKET  serve FastCGI on a Unix socket of its own "
+	    "(mod_proxy_fcgi)\n"
+	    "  --check          say what this installation lacks, one line "
+	    "each; exit 1\n"
+	    "                   when something is missing (run it as the "
+	    "account the web\n"
+	    "                   server runs the program as)\n"
+	    "The configuration: INTAKE_CONFIG, else intake.conf beside the "
+	    "program, else\n"
+	    "../../intake/intake.conf from its folder; INTAKE_* variables "
+	    "win over it.\n");
+	return rc;
+}
+
+/* Tell a CGI visitor the service is not set up (the log says why). */
+static void
+cgi_unavailable(void)
+{
+	struct http	h;
+
+	memset(&h, 0, sizeof(h));
+	http_error(&h, ERR_UNAVAILABLE, not_set_up);
+	fflush(stdout);
+	drain_stdin();
 }
 
 int
 main(int argc, char *argv[])
 {
-	char	err[512];
-	int	rc, cgi;
+	const char	*listen_arg = NULL;
+	char		 err[512];
+	int		 rc, check = 0, loaded;
 
-	if (argc == 3 && strcmp(argv[1], "--listen") == 0) {
-		if (listen_on(argv[2]) == -1)
-			return 1;
-	} else if (argc != 1)
-		return usage();
 	signal(SIGPIPE, SIG_IGN);
 	log_init("intake.fcgi");
 	db_init();
-	if (config_load(&cfg, err, sizeof(err)) == -1) {
+	/* Under CGI, argv is a query string's words: no options there. */
+	if (getenv("GATEWAY_INTERFACE") == NULL) {
+		if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0))
+			return usage(stdout, 0);
+		if (argc == 2 && strcmp(argv[1], "--check") == 0)
+			check = 1;
+		else if (argc == 3 && strcmp(argv[1], "--listen") == 0)
+			listen_arg = argv[2];
+		else if (argc != 1)
+			return usage(stderr, 2);
+	}
+	loaded = config_load(&cfg, err, sizeof(err));
+	if (check)
+		return checks_main(&cfg, loaded == -1 ? err : NULL,
+		    CHECKS_WEB);
+	if (loaded == -1) {
 		log_warnx("configuration: %s", err);
+		if (listen_arg == NULL && FCGX_IsCGI())
+			cgi_unavailable();
 		return 1;
 	}
+	if (listen_arg != NULL && listen_on(listen_arg) == -1)
+		return 1;
+	/* From here on the log is INTAKE_LOG_FILE, when set. */
+	if (cfg.log_file[0] != '\0')
+		log_open(cfg.log_file);
 	self.pid = (long)getpid();
 	self.start = util_proc_start(self.pid);
 	self.stale_ms = cfg.stale_ms;
 	self.gave_up = finals_gave_up;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_warnx("curl_global_init failed");
+		listen_remove();
 		return 1;
 	}
 	cgi = listen_fd == 0 && FCGX_IsCGI();
-	if (spawn_init(&cfg, cgi) == -1)
-		log_warnx("extraction after each turn is off until the "
-		    "extractor can be found (INTAKE_EXTRACTOR)");
+	if (!config_found(&cfg))
+		log_warnx("no configuration found (INTAKE_CONFIG is not set and "
+		    "there is no intake.conf where this program looks: run it "
+		    "with --check to see where)");
+	spawn_init(&cfg, cgi);
 	rc = cgi ? run_cgi() : run_fastcgi();
 	curl_global_cleanup();
+	listen_remove();
 	return rc;
 }

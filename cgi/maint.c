@@ -28,7 +28,9 @@ maint_run(sqlite3 *db, const struct config *cfg,
 	if ((running = jobs_nrunning(db)) > 0 &&
 	    jobs_reclaim(db, cfg->stale_ms, 0) > 0)
 		running = jobs_nrunning(db);
-	if (running >= 0 && running < cfg->max_extractors &&
+	/* An extractor that cannot run is said once (spawn.c), not here
+	   every round. */
+	if (running >= 0 && running < cfg->max_extractors && spawn_ready() &&
 	    (n = jobs_stranded(db, MAINT_SETTLE_MS)) > 0) {
 		log_info("maintenance: %d extraction job(s) waiting; starting "
 		    "an extractor", n);

@@ -9,7 +9,9 @@
  * grandchild starts a session of its own, puts stdin and stdout on
  * /dev/null and closes every descriptor above 2 (the FastCGI listen
  * socket, the request's connection, SQLite's files) before exec, so the
- * response it follows can end whatever it does.
+ * response it follows can end whatever it does.  An extractor that
+ * cannot run (missing, or uploaded without its execute bit) claims no
+ * job: the exec would fail in the grandchild, unseen.
  */
 #define _GNU_SOURCE	/* close_range */
 #include <sys/resource.h>
@@ -20,6 +22,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,53 +32,109 @@
 #include "jobs.h"
 #include "log.h"
 #include "spawn.h"
+#include "util.h"
 
 extern char	**environ;
 
 #define ENV_MAX	64
 
-static char	 spawn_path[PATH_MAX];
-static char	*spawn_env[ENV_MAX + 1];
+static char	 spawn_path[PATH_MAX];	/* "" when none could be named */
+static char	*spawn_env[ENV_MAX + 2];
+static char	 spawn_conf[PATHS_MAX + 16];	/* INTAKE_CONFIG=<found> */
 static char	 spawn_log[1024];
 static int	 spawn_cgi;
+static _Atomic int	spawn_ok;	/* the extractor can run */
+static _Atomic int64_t	spawn_looked;	/* util_mono_ms of the last look */
+
+/*
+ * Look whether the extractor can run; log when that changes (first set
+ * on the first look: only a problem is worth a line then).
+ */
+static void
+spawn_look(int first)
+{
+	int	ok, was, err;
+
+	ok = access(spawn_path, X_OK) == 0;
+	err = errno;
+	was = atomic_exchange(&spawn_ok, ok);
+	if (ok && !was && !first)
+		log_info("the extractor %s can run again: extraction is on",
+		    spawn_path);
+	else if (!ok && (was || first)) {
+		if (err == ENOENT)
+			log_warnx("extraction is off: the extractor %s is "
+			    "missing (leads wait as pending jobs until it is "
+			    "there; INTAKE_EXTRACTOR names another)",
+			    spawn_path);
+		else if (err == EACCES)
+			log_warnx("extraction is off: the extractor %s is not "
+			    "executable: chmod 755 %s (leads wait as pending "
+			    "jobs until then)", spawn_path, spawn_path);
+		else {
+			errno = err;
+			log_warn("extraction is off: the extractor %s",
+			    spawn_path);
+		}
+	}
+}
 
 int
 spawn_init(const struct config *cfg, int cgi)
 {
-	char	self[PATH_MAX], *slash;
-	ssize_t	n;
 	size_t	i, k = 0;
 
 	spawn_cgi = cgi;
 	snprintf(spawn_log, sizeof(spawn_log), "%s", cfg->log_file);
-	if (cfg->extractor[0] != '\0')
-		snprintf(spawn_path, sizeof(spawn_path), "%s", cfg->extractor);
-	else {
-		if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1))
-		    == -1) {
-			log_warn("readlink /proc/self/exe");
-			return -1;
-		}
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL)
-			*slash = '\0';
-		if (snprintf(spawn_path, sizeof(spawn_path),
-		    "%s/intake-extract", self) >= (int)sizeof(spawn_path))
-			return -1;
-	}
-	if (access(spawn_path, X_OK) == -1) {
-		log_warn("extractor %s", spawn_path);
-		return -1;
-	}
-	for (i = 0; environ[i] != NULL && k < ENV_MAX; i++)
+	/* The extractor reads the file this program found, wherever. */
+	spawn_conf[0] = '\0';
+	if (cfg->how != CONFIG_HOW_ENV && cfg->file[0] != '\0' &&
+	    snprintf(spawn_conf, sizeof(spawn_conf), "INTAKE_CONFIG=%s",
+	    cfg->file) < (int)sizeof(spawn_conf))
+		spawn_env[k++] = spawn_conf;
+	for (i = 0; environ[i] != NULL && k < ENV_MAX; i++) {
+		if (spawn_conf[0] != '\0' &&
+		    strncmp(environ[i], "INTAKE_CONFIG=", 14) == 0)
+			continue;
 		if (strncmp(environ[i], "INTAKE_", 7) == 0 ||
 		    strncmp(environ[i], "PATH=", 5) == 0 ||
 		    strncmp(environ[i], "TZ=", 3) == 0 ||
 		    strncmp(environ[i], "ASAN_OPTIONS=", 13) == 0 ||
 		    strncmp(environ[i], "UBSAN_OPTIONS=", 14) == 0)
 			spawn_env[k++] = environ[i];
+	}
 	spawn_env[k] = NULL;
-	return 0;
+	if (config_extractor(cfg, spawn_path, sizeof(spawn_path)) == -1) {
+		spawn_path[0] = '\0';
+		log_warnx("extraction is off: no extractor could be named "
+		    "(INTAKE_EXTRACTOR)");
+		return -1;
+	}
+	atomic_store(&spawn_looked, util_mono_ms());
+	spawn_look(1);
+	return atomic_load(&spawn_ok) ? 0 : -1;
+}
+
+int
+spawn_ready(void)
+{
+	int64_t	now, last;
+
+	if (spawn_path[0] == '\0')
+		return 0;
+	now = util_mono_ms();
+	last = atomic_load(&spawn_looked);
+	/* One thread looks; the others take the answer it had. */
+	if (now - last >= SPAWN_RECHECK_MS &&
+	    atomic_compare_exchange_strong(&spawn_looked, &last, now))
+		spawn_look(0);
+	return atomic_load(&spawn_ok);
+}
+
+const char *
+spawn_program(void)
+{
+	return spawn_path;
 }
 
 /*
@@ -153,7 +213,7 @@ spawn_job(int64_t id)
 int
 spawn_drain(void)
 {
-	if (spawn_path[0] == '\0')
+	if (!spawn_ready())
 		return -1;
 	return spawn_run("--drain", NULL);
 }
@@ -164,7 +224,9 @@ spawn_extractor(sqlite3 *db, const struct config *cfg, const char *conv_id,
 {
 	int64_t	id;
 
-	if (db == NULL || spawn_path[0] == '\0')
+	/* An extractor that cannot run would leave the job running with no
+	   process behind it: it stays pending for a later one instead. */
+	if (db == NULL || !spawn_ready())
 		return;
 	switch (jobs_claim_turn(db, conv_id, turn, cfg->max_extractors,
 	    cfg->stale_ms, &id)) {

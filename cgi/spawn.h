@@ -9,16 +9,35 @@
 #include "config.h"
 
 /*
- * Once, before any thread starts: find the extractor program (INTAKE_
- * EXTRACTOR, else intake-extract beside this program) and build its
- * environment (PATH and the INTAKE_* variables only).  With cgi set, the
- * extractor's stderr goes to INTAKE_LOG_FILE or /dev/null rather than to
- * the web server's pipe.  0, or -1 (logged).
+ * Once, before any thread starts: find the extractor program
+ * (config_extractor: INTAKE_EXTRACTOR, else intake-extract beside this
+ * program, else beside the configuration file) and build its environment
+ * (PATH and the INTAKE_* variables only, and INTAKE_CONFIG naming the
+ * file this program found, so the extractor reads the same one).  With
+ * cgi set, the extractor's stderr goes to INTAKE_LOG_FILE or /dev/null
+ * rather than to the web server's pipe.  0, or -1 (logged, with what to
+ * do) when the extractor cannot run: then no job is claimed
+ * (spawn_extractor leaves them pending) until spawn_ready finds it
+ * runnable.
  */
 int	spawn_init(const struct config *, int cgi);
 
 /*
- * Claim the turn's job if fewer than INTAKE_MAX_EXTRACTORS run, and
+ * 1 when the extractor can run (exists, executable), 0 when not.  Looks
+ * again (access(2)) at most every SPAWN_RECHECK_MS, so an extractor
+ * uploaded or given its execute bit later is used without a restart, and
+ * one removed is noticed.  Thread-safe.
+ */
+int	spawn_ready(void);
+
+/* The extractor's path ("" when none could be named), for messages. */
+const char *spawn_program(void);
+
+#define SPAWN_RECHECK_MS	10000
+
+/*
+ * Claim the turn's job if the extractor can run (spawn_ready) and fewer
+ * than INTAKE_MAX_EXTRACTORS run, and
  * start an extractor for it, double-forked: it runs in its own session,
  * holds no descriptor of ours but stderr (the log), and is not our
  * child, so it leaves no zombie.  When the cap is full the job stays
@@ -32,7 +51,7 @@ void	spawn_extractor(sqlite3 *, const struct config *, const char *conv_id,
 /*
  * Start an extractor that runs pending jobs under the cap and leaves
  * (intake-extract --drain), double-forked as above: for jobs nobody else
- * will start.  0, or -1.
+ * will start.  0, or -1 (also when the extractor cannot run).
  */
 int	spawn_drain(void);
 

@@ -2,7 +2,9 @@
  * config.c: one table lists every setting with its type, bounds and
  * default, so the environment, the config file and the documentation
  * cannot drift apart.  The file parser is the cgit kind: line by line,
- * bounded, no includes, no surprises.
+ * bounded, no includes, no surprises.  Which file, and what its relative
+ * paths mean, is decided here too (the candidates come from paths.c), so
+ * both programs find the same one.
  */
 #include <sys/stat.h>
 
@@ -22,6 +24,7 @@
 
 enum cfg_type {
 	CFG_STR,
+	CFG_PATH,	/* a string; in a file, relative to its folder */
 	CFG_LONG,
 	CFG_PROVIDER,
 };
@@ -37,11 +40,13 @@ struct cfg_key {
 
 #define S(n, f, d)	 { n, CFG_STR, offsetof(struct config, f), \
 			    sizeof(((struct config *)0)->f), 0, 0, d }
+#define P(n, f, d)	 { n, CFG_PATH, offsetof(struct config, f), \
+			    sizeof(((struct config *)0)->f), 0, 0, d }
 #define L(n, f, lo, hi, d) { n, CFG_LONG, offsetof(struct config, f), 0, \
 			    lo, hi, d }
 
 static const struct cfg_key keys[] = {
-	S("DB",			db,		"var/intake.db"),
+	P("DB",			db,		"var/intake.db"),
 	{ "LLM_PROVIDER", CFG_PROVIDER, offsetof(struct config, provider),
 	    0, 0, 0, "builtin" },
 	S("LLM_URL",		llm_url,	""),
@@ -50,10 +55,10 @@ static const struct cfg_key keys[] = {
 	S("EXTRACT_MODEL",	extract_model,	""),
 	S("ADMIN_TOKEN",	admin_token,	""),
 	S("FIRM_NAME",		firm_name,	"our firm"),
-	S("SYSTEM_PROMPT_FILE",	system_prompt_file, ""),
-	S("EXTRACTOR",		extractor,	""),
+	P("SYSTEM_PROMPT_FILE",	system_prompt_file, ""),
+	P("EXTRACTOR",		extractor,	""),
 	S("LLM_PROXY",		proxy,		""),
-	S("LOG_FILE",		log_file,	""),
+	P("LOG_FILE",		log_file,	""),
 	S("DEFAULT_COUNTRY",	country,	"US"),
 	S("MATTER_TYPES",	matter_types,	"personal_injury,family,"
 	    "criminal,employment,immigration,estate_planning,real_estate,"
@@ -85,6 +90,7 @@ static const struct cfg_key keys[] = {
 };
 
 #undef S
+#undef P
 #undef L
 
 static const char *const provider_names[PROVIDER__MAX] = {
@@ -109,6 +115,7 @@ config_set(struct config *cfg, const struct cfg_key *k, const char *v,
 
 	switch (k->type) {
 	case CFG_STR:
+	case CFG_PATH:
 		len = strlen(v);
 		if (len >= k->size) {
 			snprintf(err, errsz, "%s: longer than %zu bytes",
@@ -311,26 +318,183 @@ out:
 	return rc;
 }
 
+/*
+ * Clear the path keys before a file is read, so that afterwards a value
+ * is known to be the file's own (the default db is not).
+ */
+static void
+config_paths_clear(struct config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].type == CFG_PATH)
+			*((char *)cfg + keys[i].off) = '\0';
+}
+
+/*
+ * Make the file's relative paths relative to its folder dir, and put a
+ * database the file does not name there.  0, or -1 with err.
+ */
+static int
+config_paths_resolve(struct config *cfg, const char *dir, char *err,
+    size_t errsz)
+{
+	const struct cfg_key	*k;
+	char			*v, joined[PATHS_MAX];
+	size_t			 i;
+
+	if (cfg->db[0] == '\0')
+		snprintf(cfg->db, sizeof(cfg->db), "intake.db");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		k = &keys[i];
+		v = (char *)cfg + k->off;
+		if (k->type != CFG_PATH || v[0] == '\0' || v[0] == '/')
+			continue;
+		if (paths_join(dir, v, joined, sizeof(joined)) == -1 ||
+		    strlen(joined) >= k->size) {
+			snprintf(err, errsz, "%s: longer than %zu bytes with "
+			    "the folder of the configuration (%s) before it",
+			    k->name, k->size - 1, dir);
+			return -1;
+		}
+		memcpy(v, joined, strlen(joined) + 1);
+	}
+	return 0;
+}
+
+int
+config_self(char *dir, size_t dirsz, char *exe, size_t exesz)
+{
+	char	self[PATHS_MAX];
+	ssize_t	n;
+	size_t	len;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1) {
+		log_warn("readlink /proc/self/exe");
+		return -1;
+	}
+	self[n] = '\0';
+	/* A program replaced while it runs: the name it was started as. */
+	len = (size_t)n;
+	if (len > 10 && strcmp(self + len - 10, " (deleted)") == 0)
+		self[len - 10] = '\0';
+	if (exe != NULL && snprintf(exe, exesz, "%s", self) >= (int)exesz)
+		return -1;
+	return paths_dirname(self, dir, dirsz);
+}
+
+/*
+ * Pick the configuration file: INTAKE_CONFIG, else the first found from
+ * exe (NULL: this program) that belongs to the program's owner: a
+ * program placed one level too high (~/public_html/intake.cgi) would
+ * otherwise look in /home/intake/, another account's home.
+ */
+static void
+config_discover(struct config *cfg, const char *as)
+{
+	struct paths_list	 cand;
+	struct stat		 prog, sb;
+	const char		*env = getenv("INTAKE_CONFIG");
+	char			 dir[PATHS_MAX], exe[PATHS_MAX];
+	size_t			 i;
+	int			 known;
+
+	cfg->file[0] = '\0';
+	cfg->how = CONFIG_HOW_NONE;
+	if (env != NULL && *env != '\0') {
+		snprintf(cfg->file, sizeof(cfg->file), "%s", env);
+		cfg->how = CONFIG_HOW_ENV;
+		return;
+	}
+	if (as != NULL)
+		snprintf(exe, sizeof(exe), "%s", as);
+	else if (config_self(dir, sizeof(dir), exe, sizeof(exe)) == -1)
+		return;
+	paths_config_candidates(exe, &cand);
+	known = stat(exe, &prog) == 0;
+	for (i = 0; i < cand.n; i++)
+		if (stat(cand.path[i], &sb) == 0 &&
+		    (!known || sb.st_uid == prog.st_uid)) {
+			snprintf(cfg->file, sizeof(cfg->file), "%s",
+			    cand.path[i]);
+			cfg->how = paths_config_how(i);
+			return;
+		}
+}
+
 int
 config_load(struct config *cfg, char *err, size_t errsz)
 {
-	const char	*path, *v;
-	char		 env[64];
+	return config_load_as(cfg, NULL, err, errsz);
+}
+
+int
+config_load_as(struct config *cfg, const char *exe, char *err, size_t errsz)
+{
+	const char	*v;
+	char		 env[64], dir[PATHS_MAX];
 	size_t		 i;
+	int		 rc;
 
 	config_defaults(cfg);
-	if ((path = getenv("INTAKE_CONFIG")) != NULL && *path != '\0' &&
-	    config_file(cfg, path, err, errsz) == -1)
-		return -1;
+	config_discover(cfg, exe);
+	if (cfg->file[0] != '\0') {
+		config_paths_clear(cfg);
+		rc = config_file(cfg, cfg->file, err, errsz);
+		if (paths_dirname(cfg->file, dir, sizeof(dir)) == -1) {
+			snprintf(err, errsz, "%s: path too long", cfg->file);
+			return -1;
+		}
+		/* Even after an error: --check names the database it means. */
+		if (rc == -1) {
+			config_paths_resolve(cfg, dir, env, sizeof(env));
+			return -1;
+		}
+		if (config_paths_resolve(cfg, dir, err, errsz) == -1)
+			return -1;
+	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(env, sizeof(env), "INTAKE_%s", keys[i].name);
 		if ((v = getenv(env)) == NULL)
 			continue;
 		if (config_set(cfg, &keys[i], v, err, errsz) == -1)
 			return -1;
+		if (keys[i].off == offsetof(struct config, db))
+			cfg->db_env = 1;
 	}
 	if (cfg->system_prompt_file[0] != '\0' &&
 	    config_prompt(cfg, err, errsz) == -1)
+		return -1;
+	return 0;
+}
+
+int
+config_found(const struct config *cfg)
+{
+	return cfg->file[0] != '\0' || cfg->db_env;
+}
+
+int
+config_extractor(const struct config *cfg, char *out, size_t outsz)
+{
+	struct paths_list	cand;
+	char			dir[PATHS_MAX];
+	size_t			i;
+
+	if (cfg->extractor[0] != '\0')
+		dir[0] = '\0';
+	else if (config_self(dir, sizeof(dir), NULL, 0) == -1)
+		dir[0] = '\0';
+	paths_extractor_candidates(cfg->extractor, dir, cfg->file, &cand);
+	if (cand.n == 0)
+		return -1;
+	for (i = 0; i < cand.n; i++)
+		if (access(cand.path[i], F_OK) == 0)
+			break;
+	if (i == cand.n)
+		i = 0;
+	if (snprintf(out, outsz, "%s", cand.path[i]) >= (int)outsz)
 		return -1;
 	return 0;
 }

@@ -1,10 +1,15 @@
 /*
  * config.h: the settings of both programs.
  *
- * Defaults, then the file named by INTAKE_CONFIG ("key = value" lines,
- * '#' comments, unknown keys refused with their line number), then the
- * environment, which wins.  Every limit the service enforces is here,
- * with its bounds, so none is implicit.
+ * Defaults, then one configuration file ("key = value" lines, '#'
+ * comments, unknown keys refused with their line number), then the
+ * environment, which wins.  The file is the one INTAKE_CONFIG names,
+ * else one found from the program's own location (/proc/self/exe, not
+ * the environment, which suEXEC filters): intake.conf beside the
+ * program, else ../../intake/intake.conf from its folder (the shared-host
+ * bundle's public_html/api/intake.cgi finds ~/intake/intake.conf).  Paths
+ * in a file are relative to the file's folder.  Every limit the service
+ * enforces is here, with its bounds, so none is implicit.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -12,6 +17,7 @@
 #include <stddef.h>
 
 #include "fields.h"
+#include "paths.h"
 
 enum provider {
 	PROVIDER_BUILTIN,
@@ -41,8 +47,8 @@ struct config {
 	size_t		 system_prompt_len;	/* bytes in system_prompt */
 	char		 extractor[1024];	/* INTAKE_EXTRACTOR: program path */
 	char		 proxy[512];		/* INTAKE_LLM_PROXY: "" = none */
-	char		 log_file[1024];	/* INTAKE_LOG_FILE: extractor log
-						   under plain CGI */
+	char		 log_file[1024];	/* INTAKE_LOG_FILE: the programs'
+						   log lines (else stderr) */
 	char		 country[4];		/* INTAKE_DEFAULT_COUNTRY */
 	char		 matter_types[512];	/* INTAKE_MATTER_TYPES, comma list */
 	long		 max_extractors;	/* INTAKE_MAX_EXTRACTORS */
@@ -71,18 +77,53 @@ struct config {
 	long		 extract_timeout_ms;	/* INTAKE_EXTRACT_TIMEOUT_MS per try */
 	long		 events_query_token;	/* INTAKE_EVENTS_QUERY_TOKEN: 1 lets
 						   /events take ?token= */
+
+	/* Where the settings came from (set by config_load, not keys). */
+	char		 file[PATHS_MAX];	/* the file read, "" none */
+	enum config_how	 how;			/* how it was found */
+	int		 db_env;		/* INTAKE_DB in the environment */
 };
 
 /*
- * Fill cfg: defaults, the INTAKE_CONFIG file if set, the environment;
- * then read INTAKE_SYSTEM_PROMPT_FILE, if set, into system_prompt (once:
- * a change to the file takes a restart, like any setting).  A prompt
- * file that cannot be read, is not a regular file, is larger than
- * CONFIG_PROMPT_MAX or is not UTF-8 text (a NUL byte included) is an
- * error here, not cut or skipped on every turn.  Returns 0, or -1 with a
- * one-line reason in err (never a secret's value).
+ * Fill cfg: defaults, the configuration file (INTAKE_CONFIG when set and
+ * not empty, else the first of paths_config_candidates that exists), the
+ * environment; then read INTAKE_SYSTEM_PROMPT_FILE, if set, into
+ * system_prompt (once: a change to the file takes a restart, like any
+ * setting).  In the file, db, extractor, log_file and system_prompt_file
+ * are relative to the file's folder, and a file that sets no db puts the
+ * database there (intake.db); with no file at all db stays var/intake.db
+ * (relative to the working directory).  A prompt file that cannot be
+ * read, is not a regular file, is larger than CONFIG_PROMPT_MAX or is not
+ * UTF-8 text (a NUL byte included) is an error here, not cut or skipped
+ * on every turn.  Returns 0, or -1 with a one-line reason in err (never a
+ * secret's value); cfg->file and cfg->how say which file even then.
  */
 int	config_load(struct config *cfg, char *err, size_t errsz);
+
+/* config_load as if this program were exe (tests; NULL: itself). */
+int	config_load_as(struct config *cfg, const char *exe, char *err,
+	    size_t errsz);
+
+/*
+ * 1 when the program was told where its data lives: a configuration
+ * file was found, or INTAKE_DB is in the environment (make run, the
+ * tests, a systemd unit).  0: defaults only.
+ */
+int	config_found(const struct config *cfg);
+
+/*
+ * The folder of this program (from /proc/self/exe) into out; 0, or -1
+ * (logged).  With exe (or NULL), the program's own path too.
+ */
+int	config_self(char *dir, size_t dirsz, char *exe, size_t exesz);
+
+/*
+ * The extractor the web program starts: the extractor setting, else
+ * intake-extract beside this program, else beside the configuration file
+ * (paths_extractor_candidates), the first that exists, or the first
+ * candidate when none does.  0, or -1 when there is none to name.
+ */
+int	config_extractor(const struct config *cfg, char *out, size_t outsz);
 
 /*
  * Apply one "key = value" line of a config file (pure).  Returns 0 (also

@@ -2,9 +2,12 @@
  * log.c: timestamped lines on stderr, each written with one write(2) so
  * lines from threads and processes sharing the log do not interleave.
  * Nothing here keeps state a thread could clobber: strerror's buffer may
- * be shared, so errors are worded with strerror_r into the caller's.
+ * be shared, so errors are worded with strerror_r into the caller's.  The
+ * log file, when there is one, is opened O_APPEND: lines from the web
+ * program and its extractors land whole, in order.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,11 +17,34 @@
 #include "util.h"
 
 static const char	*log_prog = "intake";
+static int		 log_fd = STDERR_FILENO;
 
 void
 log_init(const char *progname)
 {
 	log_prog = progname;
+}
+
+int
+log_open(const char *path)
+{
+	int	fd, old = log_fd;
+
+	if (path == NULL || path[0] == '\0') {
+		log_fd = STDERR_FILENO;
+		if (old != STDERR_FILENO)
+			close(old);
+		return 0;
+	}
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) == -1) {
+		log_warn("log file %s (the log stays on stderr)", path);
+		return -1;
+	}
+	log_fd = fd;
+	if (old != STDERR_FILENO)
+		close(old);
+	return 0;
 }
 
 const char *
@@ -56,7 +82,7 @@ log_vline(const char *level, const char *fmt, va_list ap, int err)
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
-	(void)!write(STDERR_FILENO, line, len);
+	(void)!write(log_fd, line, len);
 }
 
 void

@@ -8,15 +8,28 @@
  *                             jobs nobody else will run)
  *   intake-extract --sweep    reclaim jobs whose extractor died, retry
  *                             failed ones with tries left, drain pending
- *                             jobs (safe from cron, and concurrently)
- *   intake-extract --init     create or migrate the database (mode 0600)
+ *                             jobs (safe from cron, and concurrently);
+ *                             says what it did in one line on stdout
+ *   intake-extract --init [--owner USER]
+ *                             create or migrate the database (mode 0600);
+ *                             as root only with --owner: the database
+ *                             (and its folder when missing) is USER's
+ *   intake-extract --check    what the installation lacks, one line each
+ *   intake-extract --help
  *
- * It reads the same configuration as intake.fcgi (INTAKE_CONFIG and the
- * INTAKE_* environment).  It opens its own SQLite handle and initialises
- * curl itself: nothing of the web program's crosses the exec.
+ * It reads the same configuration as intake.fcgi (INTAKE_CONFIG, else
+ * intake.conf found from its own place, and the INTAKE_* environment).
+ * It opens its own SQLite handle and initialises curl itself: nothing of
+ * the web program's crosses the exec.  Started by the web program (--job,
+ * --drain) it logs to INTAKE_LOG_FILE when that is set; run by hand or
+ * cron, to stderr.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,19 +39,34 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 
+#include "checks_run.h"
 #include "config.h"
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
+#include "paths.h"
 #include "run.h"
 #include "util.h"
 
+static const char usage_text[] =
+    "usage: intake-extract --job ID | --drain | --sweep | --init [--owner USER]\n"
+    "                      | --check | --help\n"
+    "  --sweep         run the extraction jobs left waiting (from cron);\n"
+    "                  prints one line: what it did\n"
+    "  --init          create or update the database (mode 0600); as root,\n"
+    "                  add --owner USER, the account the web server runs the\n"
+    "                  program as (e.g. www-data): the database is made its\n"
+    "  --check         say what this installation lacks, one line each; exit 1\n"
+    "                  when something is missing\n"
+    "  --job ID, --drain  what the web program starts after a turn\n"
+    "The configuration: INTAKE_CONFIG, else intake.conf beside this program,\n"
+    "else ../../intake/intake.conf from its folder; INTAKE_* variables win.\n";
+
 static int
-usage(void)
+usage(FILE *f, int rc)
 {
-	fprintf(stderr, "usage: intake-extract --job ID | --drain | --sweep | "
-	    "--init\n");
-	return 2;
+	fputs(usage_text, f);
+	return rc;
 }
 
 /* SQLite refuses descriptors 0-2 for a database: keep them taken. */
@@ -73,18 +101,152 @@ job_do(sqlite3 *db, const struct config *cfg, const struct job *j)
 /*
  * Claim and run pending jobs until none is left or the cap is full.
  * Jobs whose extractor died are made pending first, so they are run
- * again by the next extractor even where no cron runs the sweep.
+ * again by the next extractor even where no cron runs the sweep.  The
+ * number of jobs run; *reclaimed (when not NULL) adds those made pending.
  */
-static void
-drain(sqlite3 *db, const struct config *cfg, long pid, int64_t start)
+static int
+drain(sqlite3 *db, const struct config *cfg, long pid, int64_t start,
+    int *reclaimed)
 {
 	struct job	j;
+	int		n, ran = 0;
 
-	jobs_reclaim(db, cfg->stale_ms, 0);
+	n = jobs_reclaim(db, cfg->stale_ms, 0);
+	if (reclaimed != NULL && n > 0)
+		*reclaimed += n;
 	while (jobs_claim_next(db, pid, start, cfg->max_extractors,
-	    cfg->stale_ms, &j) == 1)
+	    cfg->stale_ms, &j) == 1) {
+		ran++;
 		if (job_do(db, cfg, &j) == -1)
 			break;
+	}
+	return ran;
+}
+
+/* Make the missing folders of dir: 0755, the last one 0700. */
+static int
+init_mkdir(const char *dir, int last)
+{
+	struct stat	sb;
+	char		up[PATHS_MAX];
+
+	if (stat(dir, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return 0;
+		log_warnx("--init: %s is not a folder", dir);
+		return -1;
+	}
+	if (errno != ENOENT) {
+		log_warn("--init: the database's folder %s", dir);
+		return -1;
+	}
+	if (paths_dirname(dir, up, sizeof(up)) == -1 ||
+	    (strcmp(up, dir) != 0 && init_mkdir(up, 0) == -1))
+		return -1;
+	if (mkdir(dir, last ? 0700 : 0755) == -1 && errno != EEXIST) {
+		log_warn("--init: cannot make the database's folder %s", dir);
+		return -1;
+	}
+	chmod(dir, last ? 0700 : 0755);	/* whatever the umask */
+	log_info("made the folder %s", dir);
+	return 1;
+}
+
+/*
+ * Before --init: who will own the database.  As root, only with --owner
+ * (a database root made is one the web server cannot write, and every
+ * request then answers 503): the missing folder is made and given to
+ * the owner, an existing database and its -wal and -shm are given to
+ * the owner, and this process becomes the owner, so what SQLite makes
+ * is the owner's too.  Not as root, --owner may only name oneself.
+ * 0 to go on, or -1 (said).
+ */
+static int
+init_owner(const struct config *cfg, const char *owner)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	struct passwd	*pw;
+	struct stat	 sb;
+	char		 dir[PATHS_MAX], path[PATHS_MAX + 8];
+	uid_t		 uid;
+	gid_t		 gid;
+	size_t		 i;
+	int		 made;
+
+	if (owner == NULL) {
+		if (geteuid() != 0)
+			return init_mkdir(paths_dirname(cfg->db, dir,
+			    sizeof(dir)) == 0 ? dir : ".", 1) == -1 ? -1 : 0;
+		fprintf(stderr, "intake-extract: --init as root would make a "
+		    "database only root can write, and every request would "
+		    "then answer 503.  Run it as the account the web server "
+		    "runs the program as (sudo -u www-data intake-extract "
+		    "--init), or name that account: intake-extract --init "
+		    "--owner www-data\n");
+		return -1;
+	}
+	if ((pw = getpwnam(owner)) == NULL) {
+		fprintf(stderr, "intake-extract: --owner %s: no such account\n",
+		    owner);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (geteuid() != 0) {
+		if (uid == geteuid())
+			return init_mkdir(paths_dirname(cfg->db, dir,
+			    sizeof(dir)) == 0 ? dir : ".", 1) == -1 ? -1 : 0;
+		fprintf(stderr, "intake-extract: --owner %s: only root can "
+		    "make the database for another account\n", owner);
+		return -1;
+	}
+	if (paths_dirname(cfg->db, dir, sizeof(dir)) == -1 ||
+	    (made = init_mkdir(dir, 1)) == -1)
+		return -1;
+	if (made == 1 && chown(dir, uid, gid) == -1) {
+		log_warn("--init: chown %s %s", owner, dir);
+		return -1;
+	}
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->db, ext[i]);
+		if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		    sb.st_uid == uid)
+			continue;
+		if (chown(path, uid, gid) == -1) {
+			log_warn("--init: chown %s %s", owner, path);
+			return -1;
+		}
+		log_info("gave %s to %s", path, owner);
+	}
+	if (initgroups(owner, gid) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1 || (uid != 0 && setuid(0) != -1)) {
+		log_warn("--init: cannot become %s", owner);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * SQLite makes the database's -wal and -shm beside it: the folder must
+ * be this account's to write, whoever made it.  0, or -1 (said).
+ */
+static int
+init_folder(const struct config *cfg)
+{
+	struct passwd	*pw;
+	char		 dir[PATHS_MAX], user[64];
+
+	if (paths_dirname(cfg->db, dir, sizeof(dir)) == -1 ||
+	    access(dir, W_OK | X_OK) == 0)
+		return 0;
+	pw = getpwuid(geteuid());
+	snprintf(user, sizeof(user), "%s", pw != NULL ? pw->pw_name :
+	    "this account");
+	fprintf(stderr, "intake-extract: the database's folder %s cannot be "
+	    "written by %s, who runs the program (SQLite makes the database's "
+	    "-wal and -shm files there): as root, chown %s %s\n", dir, user,
+	    user, dir);
+	return -1;
 }
 
 int
@@ -93,24 +255,55 @@ main(int argc, char *argv[])
 	struct config	 cfg;
 	struct job	 j;
 	sqlite3		*db;
-	char		 err[512], *end;
+	char		 err[512], why[PATHS_MAX + 256], *end;
+	const char	*mode, *owner = NULL;
 	long		 pid = (long)getpid();
 	int64_t		 start, id;
-	int		 rc = 0, n;
+	int		 rc = 0, n = 0, ran, loaded, init = 0;
 
 	fds_sane();
 	signal(SIGPIPE, SIG_IGN);
 	log_init("intake-extract");
 	db_init();
 	if (argc < 2)
-		return usage();
-	if (config_load(&cfg, err, sizeof(err)) == -1) {
+		return usage(stderr, 2);
+	mode = argv[1];
+	if ((strcmp(mode, "--help") == 0 || strcmp(mode, "-h") == 0) &&
+	    argc == 2)
+		return usage(stdout, 0);
+	if (strcmp(mode, "--init") == 0) {
+		if (argc == 4 && strcmp(argv[2], "--owner") == 0)
+			owner = argv[3];
+		else if (argc != 2)
+			return usage(stderr, 2);
+		init = 1;
+	} else if (!((strcmp(mode, "--job") == 0 && argc == 3) ||
+	    ((strcmp(mode, "--drain") == 0 || strcmp(mode, "--sweep") == 0 ||
+	    strcmp(mode, "--check") == 0) && argc == 2)))
+		return usage(stderr, 2);
+	loaded = config_load(&cfg, err, sizeof(err));
+	if (strcmp(mode, "--check") == 0)
+		return checks_main(&cfg, loaded == -1 ? err : NULL,
+		    CHECKS_EXTRACTOR);
+	if (loaded == -1) {
 		log_warnx("configuration: %s", err);
+		return 1;
+	}
+	if (init && (init_owner(&cfg, owner) == -1 || init_folder(&cfg) == -1))
+		return 1;
+	/* Started by the web program: its log is INTAKE_LOG_FILE. */
+	if ((strcmp(mode, "--job") == 0 || strcmp(mode, "--drain") == 0) &&
+	    cfg.log_file[0] != '\0')
+		log_open(cfg.log_file);
+	/* A database is made by --init or where something configured it. */
+	if (checks_db_create(&cfg, !init, getenv("DOCUMENT_ROOT"),
+	    getenv("CONTEXT_DOCUMENT_ROOT"), why, sizeof(why)) == -1) {
+		log_warnx("%s", why);
 		return 1;
 	}
 	if ((db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
 		return 1;
-	if (strcmp(argv[1], "--init") == 0 && argc == 2) {
+	if (init) {
 		/* A database that cannot be written is not ready. */
 		if (!db_writable(db))
 			rc = 1;
@@ -122,11 +315,11 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	start = util_proc_start(pid);
-	if (strcmp(argv[1], "--job") == 0 && argc == 3) {
+	if (strcmp(mode, "--job") == 0) {
 		errno = 0;
 		id = strtoll(argv[2], &end, 10);
 		if (errno != 0 || *end != '\0' || id <= 0) {
-			rc = usage();
+			rc = usage(stderr, 2);
 			goto done;
 		}
 		if (jobs_attach(db, id, pid, start, &j) == 1 &&
@@ -134,17 +327,19 @@ main(int argc, char *argv[])
 			rc = 1;
 			goto done;
 		}
-		drain(db, &cfg, pid, start);
-	} else if (strcmp(argv[1], "--drain") == 0 && argc == 2) {
-		drain(db, &cfg, pid, start);
-	} else if (strcmp(argv[1], "--sweep") == 0 && argc == 2) {
-		if ((n = jobs_reclaim(db, cfg.stale_ms, 1)) == -1)
+		drain(db, &cfg, pid, start, NULL);
+	} else if (strcmp(mode, "--drain") == 0) {
+		drain(db, &cfg, pid, start, NULL);
+	} else {
+		/* --sweep: one line on stdout, whatever it found. */
+		if ((n = jobs_reclaim(db, cfg.stale_ms, 1)) == -1) {
 			rc = 1;
-		else if (n > 0)
-			log_info("sweep: %d job(s) pending again", n);
-		drain(db, &cfg, pid, start);
-	} else
-		rc = usage();
+			n = 0;
+		}
+		ran = drain(db, &cfg, pid, start, &n);
+		printf("sweep: %d job(s) pending again, %d run\n", n, ran);
+		fflush(stdout);
+	}
 done:
 	curl_global_cleanup();
 out:

@@ -26,9 +26,11 @@ run)
 	esac
 	;;
 test)
-	# The servers of the integration tests, valgrind for the long-lived
-	# program, clang and its runtime for the libFuzzer targets, chromium.
-	pkgs="$pkgs $apache python3 curl valgrind clang libclang-rt-14-dev chromium"
+	# The servers of the integration tests (suEXEC for the shared-host
+	# bundle's), valgrind for the long-lived program, clang and its
+	# runtime for the libFuzzer targets, chromium.
+	pkgs="$pkgs $apache apache2-suexec-custom python3 curl valgrind clang
+libclang-rt-14-dev chromium"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	;;

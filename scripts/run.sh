@@ -16,7 +16,7 @@ mkdir -p var "$BUILD/run"
 chmod 700 var "$BUILD/run"
 export INTAKE_DB="${INTAKE_DB:-$top/var/intake.db}"
 export INTAKE_EXTRACTOR="${INTAKE_EXTRACTOR:-$top/$BUILD/intake-extract}"
-"$BUILD/intake-extract" --init
+"$BUILD/intake-extract" --init --owner "$(id -un)"
 
 # Apache will not run its workers as root: as root, they and the program
 # run as www-data, which must own the database's folder and the run folder.

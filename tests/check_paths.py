@@ -9,7 +9,7 @@ reference that climbs out of the repository: a "../shared" folder, a
 path joined with ".." from the repository's root, three levels up, or a
 checkout's absolute location.  It first checks that it finds each of
 those shapes in a planted sample, so a scanner that matches nothing
-cannot pass.  Prints "paths: N passed, N failed".
+cannot pass.  Prints "repo_paths: N passed, N failed".
 """
 
 import os
@@ -87,7 +87,7 @@ def main():
         failed += bad
     else:
         passed += 1
-    print("paths: %d passed, %d failed" % (passed, failed))
+    print("repo_paths: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
 

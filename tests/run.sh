@@ -43,7 +43,7 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
 done
-run paths python3 tests/check_paths.py
+run repo_paths python3 tests/check_paths.py
 run fuzz_seeds tests/fuzz/run.sh seeds
 run sse_js node tests/browser/sse.test.mjs
 for t in tests/integration/test_*.py; do

@@ -214,6 +214,20 @@ def processes_of(exe, env_needle=None):
     return out
 
 
+def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
+    """Poll fn() until it returns a true value (returned); AssertionError
+    after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0f s waiting for %s (last: "
+                         "%r)" % (timeout, what, last))
+
+
 # --------------------------------------------------------------------------
 # HTTP over a raw socket
 
@@ -569,8 +583,11 @@ class Server:
         """Create the database with intake-extract --init (once)."""
         if self._db_ready:
             return
+        # As root, --init wants to be told who owns the database (the
+        # Apache modes hand the folder to www-data afterwards).
+        owner = ["--owner", "root"] if os.geteuid() == 0 else []
         init = subprocess.run(
-            [os.path.join(BUILD_DIR, "intake-extract"), "--init"],
+            [os.path.join(BUILD_DIR, "intake-extract"), "--init"] + owner,
             env=self.env, cwd=TOP, capture_output=True, timeout=30)
         if init.returncode != 0:
             raise HarnessError("intake-extract --init failed (%d): %s" %
@@ -948,15 +965,7 @@ class Server:
 
     def wait_for(self, fn, timeout=15.0, interval=0.05, what="condition"):
         """Poll fn() until it returns a true value (returned); bounded."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = fn()
-            if last:
-                return last
-            time.sleep(interval)
-        raise AssertionError("timed out after %.0f s waiting for %s (last: "
-                             "%r)" % (timeout, what, last))
+        return wait_until(fn, timeout, interval, what)
 
 
 # --------------------------------------------------------------------------

@@ -11,6 +11,12 @@
  * back byte for byte up to CONFIG_PROMPT_MAX, and a file one byte larger,
  * not UTF-8 text, missing, a directory or a FIFO is refused with a reason
  * naming the setting and the file.
+ *
+ * Discovery (config_load_as, the program's path given): intake.conf
+ * beside the program, else ../../intake/intake.conf from its folder
+ * (the shared-host bundle), INTAKE_CONFIG over both; a file another
+ * account owns is not taken.  Paths in a file are relative to its
+ * folder, and a file that names no database puts it there.
  */
 #include <sys/stat.h>
 
@@ -676,6 +682,160 @@ test_load_prompt(void)
 	env_clear();
 }
 
+/* mkdir -p of path (mode 0700), or exit. */
+static void
+mkdirs(const char *path)
+{
+	char	buf[512], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p != '\0'; p++)
+		if (*p == '/') {
+			*p = '\0';
+			(void)mkdir(buf, 0700);
+			*p = '/';
+		}
+	if (mkdir(buf, 0700) == -1 && access(buf, F_OK) == -1) {
+		perror(buf);
+		exit(1);
+	}
+}
+
+static void
+put(const char *path, const char *text)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
+	    fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+static void
+test_discover(void)
+{
+	static struct config	 c;
+	char			 top[64], exe[128], home[128], beside[128];
+	char			 conf[256], want[512], err[512], other[128];
+	int			 rc;
+
+	env_clear();
+	snprintf(top, sizeof(top), "/tmp/test_config.d.XXXXXX");
+	if (mkdtemp(top) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(exe, sizeof(exe), "%s/acct/public_html/api/intake.cgi", top);
+	snprintf(home, sizeof(home), "%s/acct/intake", top);
+	snprintf(conf, sizeof(conf), "%s/intake.conf", home);
+	snprintf(beside, sizeof(beside), "%s/acct/public_html/api/intake.conf",
+	    top);
+	snprintf(want, sizeof(want), "%s/acct/public_html/api", top);
+	mkdirs(want);
+	mkdirs(home);
+
+	/* Nothing anywhere: the defaults, not configured. */
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	CHECK(rc == 0 && c.file[0] == '\0' && c.how == CONFIG_HOW_NONE &&
+	    strcmp(c.db, "var/intake.db") == 0 && !config_found(&c),
+	    "no file: rc %d, file \"%s\", db \"%s\"", rc, c.file, c.db);
+	setenv("INTAKE_DB", "/tmp/env.db", 1);
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	CHECK(rc == 0 && c.db_env && config_found(&c) &&
+	    strcmp(c.db, "/tmp/env.db") == 0, "INTAKE_DB alone configures");
+	env_clear();
+
+	/* ~/intake/intake.conf from public_html/api/: relative paths are
+	   the file's folder's, and the database is made there. */
+	put(conf, "firm_name = Found\nlog_file = intake.log\n"
+	    "system_prompt_file = prompt.txt\nextractor = bin/x\n");
+	snprintf(want, sizeof(want), "%s/prompt.txt", home);
+	put(want, "The prompt {firm}");
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	CHECK(rc == 0, "found in intake/: %s", err);
+	CHECK(strcmp(c.file, conf) == 0 && c.how == CONFIG_HOW_HOME,
+	    "file \"%s\" how %d", c.file, c.how);
+	CHECK(strcmp(c.firm_name, "Found") == 0, "firm \"%s\"", c.firm_name);
+	snprintf(want, sizeof(want), "%s/intake.db", home);
+	CHECK(strcmp(c.db, want) == 0, "db \"%s\", want \"%s\"", c.db, want);
+	snprintf(want, sizeof(want), "%s/intake.log", home);
+	CHECK(strcmp(c.log_file, want) == 0, "log_file \"%s\"", c.log_file);
+	snprintf(want, sizeof(want), "%s/bin/x", home);
+	CHECK(strcmp(c.extractor, want) == 0, "extractor \"%s\"",
+	    c.extractor);
+	CHECK(strcmp(c.system_prompt, "The prompt {firm}") == 0,
+	    "prompt \"%s\"", c.system_prompt);
+	CHECK(config_found(&c) && !c.db_env, "found, db not from env");
+
+	/* A relative db in the file; an absolute one as it is; the
+	   environment's as it is (relative to the working folder). */
+	put(conf, "db = data/x.db\n");
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s/data/x.db", home);
+	CHECK(rc == 0 && strcmp(c.db, want) == 0, "relative db \"%s\"", c.db);
+	put(conf, "db = /var/lib/intake/intake.db\n");
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	CHECK(rc == 0 && strcmp(c.db, "/var/lib/intake/intake.db") == 0,
+	    "absolute db \"%s\"", c.db);
+	setenv("INTAKE_DB", "rel/env.db", 1);
+	setenv("INTAKE_LOG_FILE", "rel.log", 1);
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	CHECK(rc == 0 && strcmp(c.db, "rel/env.db") == 0 &&
+	    strcmp(c.log_file, "rel.log") == 0 && c.db_env, "environment's "
+	    "paths: \"%s\", \"%s\"", c.db, c.log_file);
+	env_clear();
+
+	/* A bad line: the error, and still which file and database. */
+	put(conf, "firm_name = X\nnope = 1\n");
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s/intake.db", home);
+	CHECK(rc == -1 && strstr(err, ":2:") != NULL &&
+	    strcmp(c.file, conf) == 0 && strcmp(c.db, want) == 0,
+	    "bad line: rc %d \"%s\" file \"%s\" db \"%s\"", rc, err, c.file,
+	    c.db);
+	put(conf, "firm_name = Found\n");
+
+	/* Beside the program comes first. */
+	put(beside, "firm_name = Beside\n");
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	CHECK(rc == 0 && strcmp(c.file, beside) == 0 &&
+	    c.how == CONFIG_HOW_BESIDE && strcmp(c.firm_name, "Beside") == 0,
+	    "beside: \"%s\"", c.file);
+	unlink(beside);
+
+	/* INTAKE_CONFIG over both. */
+	snprintf(other, sizeof(other), "%s/other.conf", top);
+	put(other, "firm_name = Named\n");
+	setenv("INTAKE_CONFIG", other, 1);
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s/intake.db", top);
+	CHECK(rc == 0 && strcmp(c.file, other) == 0 &&
+	    c.how == CONFIG_HOW_ENV && strcmp(c.firm_name, "Named") == 0 &&
+	    strcmp(c.db, want) == 0, "INTAKE_CONFIG: \"%s\" db \"%s\"",
+	    c.file, c.db);
+	env_clear();
+
+	/* Another account's file is not taken (the program is ours). */
+	put(exe, "");
+	if (geteuid() == 0 && chown(conf, 4242, 4242) == 0) {
+		rc = config_load_as(&c, exe, err, sizeof(err));
+		CHECK(rc == 0 && c.file[0] == '\0', "another account's "
+		    "intake.conf was read: \"%s\"", c.file);
+		if (chown(conf, 0, 0) != 0)
+			perror("chown");
+	}
+	rc = config_load_as(&c, exe, err, sizeof(err));
+	CHECK(rc == 0 && strcmp(c.file, conf) == 0, "our own intake.conf "
+	    "beside a real program: \"%s\"", c.file);
+
+	snprintf(want, sizeof(want), "rm -rf '%s'", top);
+	if (system(want) != 0)
+		perror(want);
+	env_clear();
+}
+
 int
 main(void)
 {
@@ -687,5 +847,6 @@ main(void)
 	test_load_file_errors();
 	test_load_missing();
 	test_load_prompt();
+	test_discover();
 	return check_done("config");
 }
