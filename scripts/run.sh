@@ -64,24 +64,22 @@ apache|apache-proxy|cgi)
 esac
 
 : > "$BUILD/run/error.log"
-case $SERVER in
-lighttpd)
-	# Ctrl-C reaches lighttpd too: it stops gracefully (a second
-	# SIGINT, from stop(), once the program has gone, stops it at once).
-	"$@" &
-	;;
-*)
-	# Apache dies at once on Ctrl-C: it runs in a session of its own, so
-	# that stop() can end the program's streams (each gets its last
-	# event) while Apache still carries them.
-	setsid "$@" &
-	;;
-esac
+# The server runs in a session of its own: Ctrl-C reaches this script
+# alone, and stop() ends the program's streams (each gets its last event)
+# while the server is still there to carry them, then stops the server.
+# The session also names this server's processes, and no one else's (a
+# test suite may run the same build beside it).
+setsid "$@" &
 server=$!
-# ours_left: wait (up to 5 s) until no process of the program runs.
+# ours PGREP-ARGS: this server's program processes (its session).
+ours() {
+	"$@" -s "$server" -f "^$top/$BUILD/intake.fcgi" 2>/dev/null
+}
+# ours_left: wait (up to 5 s) until none of them runs.
 ours_left() {
 	i=0
-	while pgrep -f "^$top/$BUILD/intake.fcgi" >/dev/null 2>&1 &&
+	while { ours pgrep >/dev/null ||
+	    { [ -n "$helper" ] && kill -0 "$helper" 2>/dev/null; }; } &&
 	    [ $i -lt 25 ]; do
 		sleep 0.2
 		i=$((i + 1))
@@ -89,9 +87,8 @@ ours_left() {
 }
 stop() {
 	trap - INT TERM
-	# The program first: every stream gets its last event while the
-	# server is still there to carry it.
-	pkill -INT -f "^$top/$BUILD/intake.fcgi" 2>/dev/null || true
+	ours pkill -INT || true
+	[ -z "$helper" ] || kill -INT "$helper" 2>/dev/null || true
 	ours_left
 	case $SERVER in
 	lighttpd) kill -INT "$server" 2>/dev/null || true ;;
@@ -103,7 +100,7 @@ stop() {
 		wait "$helper" 2>/dev/null || true
 	fi
 	# The server stops its FastCGI workers; anything left of ours goes too.
-	pkill -TERM -f "^$top/$BUILD/intake.fcgi" 2>/dev/null || true
+	ours pkill -TERM || true
 	exit 0
 }
 trap stop INT TERM
