@@ -409,6 +409,16 @@ def request(port, method, path, body=None, headers=None, timeout=SOCK_TIMEOUT,
         raise
 
 
+def call(port, method, path, body=None, headers=None, **kw):
+    """A whole non-streaming exchange: (status, headers, body bytes)."""
+    r = request(port, method, path, body, headers, **kw)
+    try:
+        data = r.read_body()
+    finally:
+        r.close()
+    return r.status, r.headers, data
+
+
 class Event:
     __slots__ = ("event", "data", "id", "t", "raw")
 
@@ -825,12 +835,7 @@ class Server:
 
     def call(self, method, path, body=None, headers=None, **kw):
         """A whole non-streaming exchange: (status, headers, body bytes)."""
-        r = self.request(method, path, body, headers, **kw)
-        try:
-            data = r.read_body()
-        finally:
-            r.close()
-        return r.status, r.headers, data
+        return call(self.port, method, path, body, headers, **kw)
 
     def create_conversation(self):
         status, headers, body = self.call("POST", "/api/conversations")

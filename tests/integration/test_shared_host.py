@@ -485,12 +485,7 @@ class SharedHost(unittest.TestCase):
         return "\n".join(out[-n:])
 
     def call(self, method, path, body=None, headers=None, **kw):
-        r = harness.request(self.port, method, path, body, headers, **kw)
-        try:
-            data = r.read_body()
-        finally:
-            r.close()
-        return r.status, r.headers, data
+        return harness.call(self.port, method, path, body, headers, **kw)
 
     def check(self, prog=None):
         """prog --check as the account: (exit status, its output)."""

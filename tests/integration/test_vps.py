@@ -451,12 +451,7 @@ class VpsCase:
 
     @classmethod
     def call(cls, method, path, body=None, headers=None, **kw):
-        r = harness.request(cls.port, method, path, body, headers, **kw)
-        try:
-            data = r.read_body()
-        finally:
-            r.close()
-        return r.status, r.headers, data
+        return harness.call(cls.port, method, path, body, headers, **kw)
 
     def get(self, path, headers=None):
         return self.call("GET", path, None, headers)
