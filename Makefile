@@ -22,11 +22,11 @@ WERROR	?=
 # What the code needs whatever CFLAGS says (make CFLAGS=... keeps these).
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wwrite-strings -pedantic
-PKGS	 = libcurl jansson sqlite3
+PKGS	 = libcurl jansson sqlite3 libcrypto
 XCFLAGS	 = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
 	   $(WERROR) -MMD -MP -Icommon \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS	+= $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),-lcurl -ljansson -lsqlite3) \
+LDLIBS	+= $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),-lcurl -ljansson -lsqlite3 -lcrypto) \
 	   -lfcgi -lpthread
 
 SAN	 = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -137,7 +137,7 @@ SHARED_HOST_OBJ	?= build/shared-host-obj
 SHARED_HOST_OUT	?= build/shared-host
 HOME_DIR	?=
 STATIC_LDLIBS	 = -Wl,--as-needed -Wl,-Bstatic -lfcgi -ljansson -lsqlite3 \
-		   -Wl,-Bdynamic -lcurl -lm -lpthread -ldl
+		   -Wl,-Bdynamic -lcurl -lcrypto -lm -lpthread -ldl
 shared-host:
 	@$(MAKE) --no-print-directory BUILD=$(SHARED_HOST_OBJ) \
 	    CFLAGS="-O2 -DNDEBUG" LDFLAGS= LDLIBS="$(STATIC_LDLIBS)" all

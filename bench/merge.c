@@ -112,7 +112,7 @@ child(const char *path, int c, int merges, int leads, int start_fd,
 		t0 = util_mono_us();
 		if (lk != -1)
 			flock(lk, LOCK_EX);
-		dt = lead_merge(db, conv, turn, k % 2 ? LEAD_SOURCE_MODEL :
+		dt = lead_merge(db, NULL, conv, turn, k % 2 ? LEAD_SOURCE_MODEL :
 		    LEAD_SOURCE_RULES, ex, 1, NULL) == 0 ? util_mono_us() - t0 : -1;
 		if (lk != -1)
 			flock(lk, LOCK_UN);

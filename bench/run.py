@@ -9,11 +9,12 @@ $BUILD (build/bench) and the bench's own C programs into $BUILD/bench:
     floor     the floor program for the throughput comparison
     merge     lead_merge under contention (links libintake.a)
     procmon   counts extractor processes every 10 ms
+    hookrecv  the webhook receiver (checks signatures, can answer late)
 
 It starts the mock, then the real web servers on 127.0.0.1 (lighttpd as
 `make run` configures it, Apache mod_fcgid and plain CGI for the dead
 input time), each with a private database in a temporary folder, runs
-the seven measurements, each bounded in time, and writes the table to
+the eight measurements, each bounded in time, and writes the table to
 bench/results.md (and prints it).  The notes in bench/notes.md (what was
 found and changed, before and after) are appended to it as they are.
 
@@ -24,9 +25,11 @@ service's.  Everything it started is stopped on exit, error, SIGINT or
 SIGTERM, and after BENCH_TIMEOUT seconds (default 570) at the latest.
 
     BUILD=build/bench python3 bench/run.py
-    BENCH_ONLY=1,3   run only those measurements (development)
+    BENCH_ONLY=1,3   run only those measurements (development;
+                     BENCH_ONLY=notify is measure 8, lead delivery)
     BENCH_QUICK=1    shorter runs (development; figures less stable)
     BENCH_KEEP=1     keep the temporary folders
+    BENCH_OUT=FILE   write the results there, not to bench/results.md
 """
 
 import ctypes
@@ -51,7 +54,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build/bench")
 BUILD = BUILD if os.path.isabs(BUILD) else os.path.join(TOP, BUILD)
 BIN = os.path.join(BUILD, "bench")
-RESULTS = os.path.join(TOP, "bench", "results.md")
+RESULTS = os.environ.get("BENCH_OUT") or os.path.join(TOP, "bench",
+                                                      "results.md")
 NOTES = os.path.join(TOP, "bench", "notes.md")
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 KEEP = os.environ.get("BENCH_KEEP") == "1"
@@ -77,7 +81,7 @@ def left():
 
 
 def want(n):
-    return not ONLY or str(n) in ONLY
+    return not ONLY or str(n) in ONLY or (n == 8 and "notify" in ONLY)
 
 
 # --------------------------------------------------------------------------
@@ -1045,6 +1049,417 @@ def m7_backlog(reaper, mock):
 
 
 # --------------------------------------------------------------------------
+# measure 8: lead delivery (issue 12)
+
+# A key of the bench's own (24 bytes, base64 without padding).
+HOOK_SECRET = "whsec_YmVuY2gtd2ViaG9vay1rZXktMjQtYnl0ZXM="
+NOTIFY_ENV = {"INTAKE_WEBHOOK_SECRET": HOOK_SECRET,
+              "INTAKE_PUBLIC_URL": "https://firm.example"}
+MAIL_ENV = {"INTAKE_NOTIFY_EMAIL": "desk@firm.example",
+            "INTAKE_SMTP_FROM": "intake@firm.example"}
+
+
+class Hook:
+    """bench/hookrecv: the webhook receiver (C, a thread per connection),
+    answering 200 after delay_ms and checking every signature."""
+
+    def __init__(self, reaper, delay_ms=0):
+        self.proc = reaper.popen([os.path.join(BIN, "hookrecv"), "-d",
+                                  str(delay_ms), "-s", HOOK_SECRET, "-m",
+                                  str(int(TIMEOUT) + 60)],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        m = re.match(r"port (\d+)", line)
+        if not m:
+            raise RuntimeError("hookrecv did not start: %r" % line)
+        self.port = int(m.group(1))
+        self.url = "http://127.0.0.1:%d/hook" % self.port
+
+    def log(self):
+        """[(mono_us, webhook-id, conversation id, signature good,
+        type)]"""
+        out = []
+        for line in http_get(self.port, "/_log", 30)[1].decode().split("\n"):
+            f = line.split()
+            if len(f) == 5:
+                out.append((int(f[0]), f[1], f[2], f[4] == "1", f[3]))
+        return out
+
+    def cpu(self):
+        st = proc_stat(self.proc.pid)
+        return st["cpu"] if st else 0.0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Smtp:
+    """tests/smtp_server.py: Debian's aiosmtpd, the tests' real SMTP
+    server; one JSON line per accepted message in out."""
+
+    def __init__(self, reaper, out):
+        self.out = out
+        self.proc = reaper.popen(["/usr/bin/python3", os.path.join(
+            TOP, "tests", "smtp_server.py"), "--port", "0", "--out", out],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        m = re.match(r"ready (\d+)", line)
+        if not m:
+            raise RuntimeError("smtp_server.py did not start: %r" % line)
+        self.url = "smtp://127.0.0.1:%s" % m.group(1)
+
+    def accepted(self):
+        try:
+            with open(self.out) as f:
+                return [json.loads(x) for x in f if x.strip()]
+        except OSError:
+            return []
+
+    cpu = Hook.cpu
+    stop = Hook.stop
+
+
+def timed_run(reaper, cmd, env, timeout, errpath):
+    """Run cmd to its end: (stdout, exit code, wall s, CPU s of its own
+    from wait4)."""
+    with open(errpath, "ab") as err:
+        p = reaper.popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=err)
+    t0 = time.monotonic()
+    timer = threading.Timer(timeout, p.kill)
+    timer.start()
+    try:
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+    finally:
+        timer.cancel()
+    wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stdout.close()
+    return (out.decode("utf-8", "replace"), p.returncode, wall,
+            ru.ru_utime + ru.ru_stime)
+
+
+def notify_seed(reaper, mock, n_conv, n_mail):
+    """A database of n_conv ready leads, each with a webhook row and
+    n_mail of them with an e-mail row, every row held back (due far
+    ahead) until its measurement makes it due: two leads made by the
+    service itself (two turns whose deliveries found nobody listening),
+    the rest copies of them made by SQL, with fresh ids.  The Service
+    (stopped) is returned for its database; the caller cleans it up."""
+    dead = free_port()          # nothing listens there
+    env = dict(NOTIFY_ENV, **MAIL_ENV)
+    env.update(INTAKE_WEBHOOK_URL="http://127.0.0.1:%d/hook" % dead,
+               INTAKE_SMTP_URL="smtp://127.0.0.1:%d" % dead,
+               INTAKE_NOTIFY_TIMEOUT_MS=2000)
+    srv = Service(reaper, mock, "intake", env)
+    try:
+        srv.start()
+        run_load(reaper, ["-p", srv.port, "-c", 1, "-n", 2, "-k", 1], 30)
+        srv.wait_landed(30)
+        srv.wait_no("intake-extract", 20)
+    except Exception:
+        srv.stop()
+        srv.cleanup()
+        raise
+    srv.stop()
+    con = sqlite3.connect(srv.db, timeout=10, isolation_level=None)
+    try:
+        tried = con.execute("SELECT count(*) FROM notifications WHERE "
+                            "attempts > 0 AND status = 'pending'").fetchone()
+        seeds = [r[0] for r in con.execute(
+            "SELECT DISTINCT conversation_id FROM notifications WHERE "
+            "type = 'lead.ready' AND target = 'webhook'")]
+        if len(seeds) < 1:
+            raise RuntimeError("no lead became ready: %s" % srv.tail())
+        con.execute("BEGIN IMMEDIATE")
+        ids = ["bench%027x" % i for i in range(n_conv - len(seeds))]
+        pairs = [(c, seeds[i % len(seeds)]) for i, c in enumerate(ids)]
+        for t, key in (("conversations", "id"), ("leads", "conversation_id"),
+                       ("lead_fields", "conversation_id")):
+            cols = [r[1] for r in con.execute("PRAGMA table_info(%s)" % t)]
+            con.executemany("INSERT INTO %s (%s) SELECT %s FROM %s WHERE "
+                            "%s = ?" % (t, ", ".join(cols), ", ".join(
+                                "?" if c == key else c for c in cols), t,
+                                key), pairs)
+        ev = con.execute("SELECT event_at, created_at FROM notifications "
+                         "LIMIT 1").fetchone()
+        rows = [("msg_bench%023x%d" % (i, tg), c, tg and "webhook" or
+                 "email") + ev + ev[1:] for i, c in enumerate(ids)
+                for tg in ((1, 0) if i < n_mail - len(seeds) else (1,))]
+        con.executemany(
+            "INSERT INTO notifications (id, conversation_id, type, target, "
+            "status, due_at, event_at, created_at, updated_at) VALUES "
+            "(?, ?, 'lead.ready', ?, 'pending', 0, ?, ?, ?)", rows)
+        # Held back until their measurement makes them due.
+        con.execute("UPDATE notifications SET status = 'pending', due_at = "
+                    "9e15, lease_until = NULL, lease_owner = NULL")
+        con.execute("COMMIT")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        due = dict(con.execute("SELECT target, count(*) FROM notifications "
+                               "GROUP BY target"))
+    except Exception:
+        srv.cleanup()
+        raise
+    finally:
+        con.close()
+    return srv, tried[0], due
+
+
+def notify_sweeps(reaper, srv, env, expect, budget_s):
+    """intake-extract --sweep, run again while it sends (one run may
+    stop at a batch): per run (tried, wall s, CPU s)."""
+    runs = []
+    t0 = time.monotonic()
+    total = 0
+    while total < expect and time.monotonic() - t0 < budget_s:
+        out, rc, wall, cpu = timed_run(
+            reaper, [os.path.join(BUILD, "intake-extract"), "--sweep"], env,
+            max(5, budget_s - (time.monotonic() - t0)),
+            os.path.join(srv.tmp, "sweep.err"))
+        m = re.search(r"(\d+) tried", out)
+        if rc != 0 or not m:
+            raise RuntimeError("--sweep (%d): %r" % (rc, out[-300:]))
+        runs.append((int(m.group(1)), wall, cpu))
+        total += int(m.group(1))
+        if int(m.group(1)) == 0:
+            break
+    return runs
+
+
+def sent_by_target(srv):
+    return dict(srv.query("SELECT target || '.' || status, count(*) FROM "
+                          "notifications GROUP BY target, status"))
+
+
+def notify_phase(reaper, srv, env, target, reset, expect, budget_s, recv):
+    """Make target's rows due (reset: SQL), send them with back-to-back
+    sweeps, and say what the sender and the receiver (recv: a Hook or an
+    Smtp) did."""
+    con = sqlite3.connect(srv.db, timeout=10, isolation_level=None)
+    con.execute(reset)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    c0 = recv.cpu()
+    runs = notify_sweeps(reaper, srv, env, expect, budget_s)
+    c1 = recv.cpu()
+    if isinstance(recv, Hook):
+        got = recv.log()
+        ids = set(g[1] for g in got)
+        bad = sum(1 for g in got if not g[3])
+    else:
+        got = recv.accepted()
+        ids = set(m.group(1) for m in (re.search(
+            r"(?im)^Message-ID:\s*(\S+)", g["raw"]) for g in got) if m)
+        bad = 0
+    st = sent_by_target(srv)
+    n = sum(r[0] for r in runs)
+    wall = sum(r[1] for r in runs)
+    cpu = sum(r[2] for r in runs)
+    res = {"due": expect, "runs": runs, "tried": n,
+           "sent": st.get(target + ".sent", 0), "received": len(got),
+           "ids": len(ids), "bad_sig": bad,
+           "per_s": n / wall if wall else 0, "wall_s": wall,
+           "cpu_ms": 1000 * cpu / max(n, 1),
+           "recv_cpu_ms": 1000 * (c1 - c0) / max(len(got), 1),
+           "recv_busy": (c1 - c0) / wall if wall else 0}
+    log("notify: %s: %d sweep(s) %s tried %d in %.2f s = %.0f/s, sender "
+        "CPU %.3f ms each; received %d (%d ids, %d bad signatures), "
+        "receiver CPU %.3f ms each (%.0f %% of one core); rows %s" % (
+            target, len(runs), [r[0] for r in runs], n, wall, res["per_s"],
+            res["cpu_ms"], res["received"], res["ids"], bad,
+            res["recv_cpu_ms"], 100 * res["recv_busy"], st))
+    return res
+
+
+def m8_throughput(reaper, mock):
+    """(a) One sender's throughput: N due webhook rows sent by
+    intake-extract --sweep to bench/hookrecv, due one after the other as
+    merges queue them, then all due at the same instant (as --sweep
+    --retry-failed makes them); then e-mails to aiosmtpd."""
+    n_hook, n_mail = (500, 60) if QUICK else (2000, 200)
+    mock.set(tokens=10, delay=0, first=0, extract=0, log=0)
+    t_prep = time.monotonic()
+    srv, tried, due = notify_seed(reaper, mock, n_hook, n_mail)
+    X = R["notify"]
+    X["seed_tried"] = tried
+    X["prep_s"] = time.monotonic() - t_prep
+    log("notify: %d rows prepared (%s) in %.1f s; the seed's %d tries to a "
+        "closed port left them pending" % (sum(due.values()), due,
+                                            X["prep_s"], tried))
+    hook = Hook(reaper)
+    smtp = None
+    again = ("UPDATE notifications SET status = 'pending', lease_until = "
+             "NULL, lease_owner = NULL, sent_at = NULL, due_at = %s WHERE "
+             "target = '%s'")
+    try:
+        env = dict(srv.env, INTAKE_WEBHOOK_URL=hook.url,
+                   INTAKE_SMTP_URL="smtp://127.0.0.1:%d" % free_port())
+        # rowid: the order the rows were written, 1 ms apart.
+        X["hook"] = notify_phase(reaper, srv, env, "webhook",
+                                 again % ("rowid", "webhook"),
+                                 due.get("webhook", 0), 40, hook)
+        X["hook_same"] = notify_phase(reaper, srv, env, "webhook",
+                                      again % ("1", "webhook"),
+                                      due.get("webhook", 0), 40, hook)
+        if not os.path.exists("/usr/bin/python3") or reaper.run(
+                ["/usr/bin/python3", "-c", "import aiosmtpd"],
+                20).returncode != 0:
+            NOTES_RUN.append("measure 8: python3-aiosmtpd is not installed: "
+                             "no e-mail figure")
+            return
+        smtp = Smtp(reaper, os.path.join(srv.tmp, "mail.jsonl"))
+        env["INTAKE_SMTP_URL"] = smtp.url
+        X["mail"] = notify_phase(reaper, srv, env, "email",
+                                 again % ("rowid", "email"),
+                                 due.get("email", 0), 40, smtp)
+    finally:
+        hook.stop()
+        if smtp is not None:
+            smtp.stop()
+        srv.cleanup()
+
+
+def m8_slow(reaper, mock):
+    """(b) Dead input time while every delivery takes 5 s: turns that
+    each make a lead ready (the load's text has a name and a phone), two
+    per conversation, against the same without any target configured."""
+    mock.set(tokens=10, delay=0, first=0, extract=0, log=0)
+    n, rate = (30, 10) if QUICK else (60, 10)
+    X = R["notify"]
+    X["slow"] = {}
+    hook = Hook(reaper, 5000)
+    try:
+        for name, extra in (("none", {}),
+                            ("slow", dict(NOTIFY_ENV,
+                                          INTAKE_WEBHOOK_URL=hook.url))):
+            srv = Service(reaper, mock, "intake",
+                          dict(extra, INTAKE_MAX_EXTRACTORS=256))
+            rec = os.path.join(srv.tmp, "slow.rec")
+            try:
+                srv.start()
+                # Warm, with a text that makes no lead ready.
+                run_load(reaper, ["-p", srv.port, "-c", 1, "-n", 2, "-k",
+                                  1, "-x", "Hello, I have a question"], 30)
+                srv.wait_landed(30)
+                hook.log()
+                r = run_load(reaper, ["-p", srv.port, "-c", 1, "-n", n,
+                                      "-r", rate, "-k", 2, "-T", 40, "-o",
+                                      rec], 90)
+                alive = srv.count("intake-extract")
+                recs = {t["tag"]: t for t in read_full_records(rec)}
+                # The second message of each conversation (on its slot,
+                # 100 ms after the first, its lead's delivery under way):
+                # how soon it was answered.
+                second = [t["t_first"] - t["t_send"] for tag, t in
+                          recs.items() if t["ok"] and t["deltas"] and
+                          int(tag.split("x")[1]) % 2 == 1]
+                res = {"load": r, "alive": alive, "second_ttfd": dist(second)}
+                if name == "slow":
+                    # The response end of each measured conversation's
+                    # first turn (the one that made its lead ready).
+                    conv_end = {}
+                    for cid, text in srv.query(
+                            "SELECT conversation_id, text FROM messages "
+                            "WHERE role = 'user' AND turn = 1 AND text "
+                            "LIKE '%Jane Doe%'"):
+                        m = re.search(r"BTAG(\d+x\d+)", text)
+                        t = m and recs.get("BTAG" + m.group(1))
+                        if t and t["ok"]:
+                            conv_end[cid] = t["t_end"]
+                    want_n = len(set(r[0] for r in srv.query(
+                        "SELECT conversation_id FROM leads WHERE ready_at "
+                        "IS NOT NULL")) & set(conv_end))
+                    # Every lead's webhook arrives (5 s each, in
+                    # parallel), and every extractor has recorded its own.
+                    deadline = time.monotonic() + 20
+                    got = []
+                    while time.monotonic() < deadline:
+                        got += [g for g in hook.log() if g[2] in conv_end]
+                        if len(set(g[2] for g in got if g[4] ==
+                                   "lead.ready")) >= want_n:
+                            break
+                        time.sleep(0.2)
+                    srv.wait_no("intake-extract", 15)
+                    got += [g for g in hook.log() if g[2] in conv_end]
+                    after = [g[0] - conv_end[g[2]] for g in got
+                             if g[4] == "lead.ready"]
+                    rows = srv.query(
+                        "SELECT type, status, count(*), sum(attempts) FROM "
+                        "notifications WHERE conversation_id IN (SELECT "
+                        "conversation_id FROM messages WHERE text LIKE "
+                        "'%Jane Doe%') GROUP BY type, status")
+                    res.update({
+                        "ready": want_n, "received": len(got),
+                        "ready_received": len(after),
+                        "ids": len(set(g[1] for g in got)),
+                        "bad_sig": sum(1 for g in got if not g[3]),
+                        "rows": {"%s %s" % (r[0], r[1]): (r[2], r[3])
+                                 for r in rows},
+                        "after_end": dist(after),
+                        "after_min": min(after) if after else None,
+                        "before_end": sum(1 for a in after if a < 0)})
+                X["slow"][name] = res
+                d, e = r["dead_us"], r["dead_eof_us"]
+                log("notify %s: %d turns, errors %s; dead p50 %s p99 %s max "
+                    "%s us, to EOF p99 %s; second message's first delta p50 "
+                    "%s p99 %s us; %d extractors alive at the end%s" % (
+                        name, r["ok"], r["errors"], d.get("p50"),
+                        d.get("p99"), d.get("max"), e.get("p99"),
+                        res["second_ttfd"]["p50"], res["second_ttfd"]["p99"],
+                        alive, "" if name == "none" else
+                        "; %d leads ready, %d webhooks received (%d "
+                        "lead.ready; %d ids, %d bad signatures), rows "
+                        "(count, attempts) %s; lead.ready arrived after "
+                        "the response ended: min %s p50 %s max %s us" % (
+                            res["ready"], res["received"],
+                            res["ready_received"], res["ids"],
+                            res["bad_sig"], res["rows"],
+                            min(after) if after else None,
+                            res["after_end"]["p50"],
+                            res["after_end"]["max"])))
+            finally:
+                srv.stop()
+                srv.cleanup()
+    finally:
+        hook.stop()
+
+
+def read_full_records(path):
+    """read_records with the times of each turn (bench/load -o)."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            x = line.split()
+            if len(x) < 10:
+                continue
+            out.append({"tag": x[0], "ok": x[2] == "1", "t_send": int(x[4]),
+                        "t_first": int(x[5]), "t_done": int(x[6]),
+                        "t_end": int(x[7]), "t_eof": int(x[8]),
+                        "deltas": [int(v) for v in x[10:]]})
+    return out
+
+
+def m8_notify(reaper, mock):
+    R["notify"] = {}
+    for part in (m8_throughput, m8_slow):
+        try:
+            part(reaper, mock)
+        except Exception as e:
+            NOTES_RUN.append("measure 8 (%s) failed: %s" % (part.__name__,
+                                                             e))
+            log("measure 8 (%s) failed: %s" % (part.__name__, e))
+
+
+# --------------------------------------------------------------------------
 # the report
 
 def ms(us, nd=2):
@@ -1082,6 +1497,88 @@ def machine():
             "lighttpd": ver(["lighttpd", "-v"], r"lighttpd/(\S+)"),
             "apache": ver(["apache2", "-v"], r"Apache/(\S+)"),
             "sqlite": sqlite3.sqlite_version}
+
+
+def report_notify(a, X):
+    """Measure 8's section."""
+    a("## Lead delivery (measure 8)")
+    a("")
+    a("(a) Ready leads with due notification rows (two leads made by the "
+      "service, whose first tries found nobody listening, copied by SQL "
+      "with fresh ids) are sent by `intake-extract --sweep` run back to "
+      "back (one run sends at most 100) to bench/hookrecv, a C receiver "
+      "on loopback that checks every signature, or to aiosmtpd; the "
+      "sender's CPU is wait4's, the receiver's /proc's. (b) Turns at "
+      "10/s, two per conversation, whose first makes a lead ready, under "
+      "lighttpd while the webhook's receiver answers only after 5 s, "
+      "against the same service with no target configured; the dead "
+      "input time is measure 1's.")
+    a("")
+    a("| figure | value | receiver; checks |")
+    a("|---|---|---|")
+    for key, label in (
+            ("hook", "webhooks delivered per second by one sender, rows due "
+             "one after another (as merges queue them)"),
+            ("hook_same", "… every row due at the same instant (as `--sweep "
+             "--retry-failed` makes them)"),
+            ("mail", "e-mails delivered per second by one sender, to "
+             "Debian's aiosmtpd (tests/smtp_server.py)")):
+        x = X.get(key)
+        if not x:
+            continue
+        a("| %s | **%.0f/s**, %.2f ms of sender CPU each, the sender on "
+          "CPU %.0f %% of the time (%d in %.2f s, %d sweeps) | %.2f ms CPU "
+          "each, %.0f %% of one core; %d of %d received, %d distinct ids, "
+          "%d bad signatures, %d recorded sent |" % (
+              label, x["per_s"], x["cpu_ms"],
+              100 * x["cpu_ms"] * x["tried"] / 1000 / max(x["wall_s"], 1e-9),
+              x["tried"], x["wall_s"], len(x["runs"]), x["recv_cpu_ms"],
+              100 * x["recv_busy"], x["received"], x["due"], x["ids"],
+              x["bad_sig"], x["sent"]))
+    S = X.get("slow", {})
+    if "none" in S and "slow" in S:
+        n, s = S["none"], S["slow"]
+        for key, label in (("dead_us", "dead input time (`done` → end of "
+                            "response)"),
+                           ("dead_eof_us", "`done` → connection closed")):
+            a("| %s, no target / webhook taking 5 s (p50 / p99 / max, ms) | "
+              "%s / %s / %s vs **%s / %s / %s** | |" % (
+                  label, ms(n["load"][key].get("p50")),
+                  ms(n["load"][key].get("p99")),
+                  ms(n["load"][key].get("max")),
+                  ms(s["load"][key].get("p50")),
+                  ms(s["load"][key].get("p99")),
+                  ms(s["load"][key].get("max"))))
+        a("| the conversation's next message: send → first delta, no target "
+          "/ webhook taking 5 s (p50 / p99 / max, ms) | %s / %s / %s vs "
+          "**%s / %s / %s** | |" % (
+              ms(n["second_ttfd"]["p50"]), ms(n["second_ttfd"]["p99"]),
+              ms(n["second_ttfd"]["max"]), ms(s["second_ttfd"]["p50"]),
+              ms(s["second_ttfd"]["p99"]), ms(s["second_ttfd"]["max"])))
+        errs = sum(n["load"]["errors"].values()) + \
+            sum(s["load"]["errors"].values())
+        a("| lead.ready webhook: end of the response → arrival (min / p50 "
+          "/ max, ms) | %s / %s / %s | %d of %d ready leads' lead.ready "
+          "received, none before its response ended (%d); %d webhooks in "
+          "all (%d distinct ids, %d bad signatures); rows %s; %d "
+          "extractors still waiting on the receiver when the turns ended; "
+          "%d HTTP errors |" % (
+              ms(s.get("after_min")),
+              ms(s["after_end"]["p50"]), ms(s["after_end"]["max"]),
+              s["ready_received"], s["ready"], s["before_end"],
+              s["received"], s["ids"], s["bad_sig"], ", ".join(
+                  "%s: %d (%d tries)" % (k, v[0], v[1])
+                  for k, v in sorted(s["rows"].items())), s["alive"],
+              errs))
+        ok = (errs == 0 and s["before_end"] == 0 and
+              s["ready_received"] == s["ready"] and
+              s["load"]["dead_us"].get("p99") is not None and
+              s["load"]["dead_us"]["p99"] < 5000)
+        a("")
+        a("The slow receiver costs the visitor nothing (dead input time p99 "
+          "under measure 1's 5 ms, no errors, every lead delivered after its "
+          "response ended): %s." % yes(ok))
+    a("")
 
 
 def report(mach, elapsed):
@@ -1315,6 +1812,8 @@ def report(mach, elapsed):
                  "all landed" if x["all_landed"] else "**not all landed: "
                  "%s**" % x["jobs"]))
     a("")
+    if "notify" in R:
+        report_notify(a, R["notify"])
 
     # details
     if "tput" in R:
@@ -1368,7 +1867,7 @@ def report(mach, elapsed):
 
 
 def main():
-    for p in ("mockllm", "load", "floor", "merge", "procmon"):
+    for p in ("mockllm", "load", "floor", "merge", "procmon", "hookrecv"):
         if not os.access(os.path.join(BIN, p), os.X_OK):
             sys.exit("run.py: %s/%s is missing: run make bench" % (BIN, p))
     mach = machine()
@@ -1390,6 +1889,7 @@ def main():
         steps = [(0, m0_mock, (reaper, mock)), (1, m1_dead, (reaper, mock)),
                  (2, m2_relay, (reaper, mock)), (5, m5_merge, (reaper,)),
                  (6, m6_write_amp, (reaper, mock)),
+                 (8, m8_notify, (reaper, mock)),
                  (3, m3_throughput, (reaper, mock)),
                  (4, m4_streams, (reaper, mock)),
                  (7, m7_backlog, (reaper, mock))]

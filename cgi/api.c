@@ -315,6 +315,9 @@ api_handle(struct ctx *c)
 	case ROUTE_LEAD:
 		leads_detail(c);
 		break;
+	case ROUTE_NOTIFY_RETRY:
+		leads_notify_retry(c);
+		break;
 	case ROUTE_NOT_FOUND:
 	default:
 		http_error(&c->h, ERR_NOT_FOUND, NULL);

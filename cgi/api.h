@@ -29,6 +29,7 @@ struct ctx {
 		int		 extract;	/* run the extractor for: */
 		char		 conv_id[ROUTE_ID_MAX + 1];
 		int		 turn;
+		int		 drain;		/* or start --drain */
 	} after;
 };
 

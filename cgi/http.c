@@ -56,6 +56,8 @@ static const struct {
 	    "A reply is still being written; send again when it ends." },
 	[ERR_NOT_STREAMING] = { 409, "not_streaming",
 	    "No reply is being written." },
+	[ERR_NOT_FAILED] = { 409, "not_failed",
+	    "Only a notification that failed can be sent again." },
 	[ERR_TOO_LARGE] = { 413, "too_large", "The request is too large." },
 	[ERR_MEDIA_TYPE] = { 415, "unsupported_media_type",
 	    "Send the body as application/json." },

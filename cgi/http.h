@@ -23,6 +23,7 @@ enum http_err {
 	ERR_TIMEOUT,		/* 408: the body did not arrive in time */
 	ERR_TURN_IN_PROGRESS,	/* 409 */
 	ERR_NOT_STREAMING,	/* 409 */
+	ERR_NOT_FAILED,		/* 409: only a failed notification is resent */
 	ERR_TOO_LARGE,		/* 413 */
 	ERR_MEDIA_TYPE,		/* 415 */
 	ERR_RATE_LIMITED,	/* 429 */

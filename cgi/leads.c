@@ -14,6 +14,7 @@
 #include "fields.h"
 #include "lead.h"
 #include "leads.h"
+#include "notify.h"
 #include "query.h"
 
 #define LEADS_LIMIT_DEFAULT	500
@@ -142,4 +143,37 @@ leads_detail(struct ctx *c)
 		return;
 	}
 	http_json(&c->h, 200, lead);
+}
+
+void
+leads_notify_retry(struct ctx *c)
+{
+	int	n;
+
+	if (leads_auth(c) == -1)
+		return;
+	if ((n = notify_retry_failed(c->db, c->route.arg, c->route.arg2)) ==
+	    -1) {
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return;
+	}
+	if (n == 0) {
+		switch (notify_exists(c->db, c->route.arg,
+		    c->route.arg2)) {
+		case 1:
+			http_error(&c->h, ERR_NOT_FAILED, NULL);
+			break;
+		case 0:
+			http_error(&c->h, ERR_NOT_FOUND, "No such "
+			    "notification.");
+			break;
+		default:
+			http_error(&c->h, ERR_UNAVAILABLE, NULL);
+			break;
+		}
+		return;
+	}
+	http_json(&c->h, 202, json_pack("{s:s}", "status", "pending"));
+	/* After the answer: a sender, as for any job nobody will run. */
+	c->after.drain = 1;
 }

@@ -181,6 +181,8 @@ worker(void *arg)
 		if (c.after.extract)
 			spawn_extractor(db, &cfg, c.after.conv_id,
 			    c.after.turn);
+		if (c.after.drain)
+			spawn_drain();
 		if (busy_add(w, -1))
 			break;
 	}
@@ -464,6 +466,8 @@ run_cgi(void)
 	stdio_away();
 	if (c.after.extract)
 		spawn_extractor(db, &cfg, c.after.conv_id, c.after.turn);
+	if (c.after.drain)
+		spawn_drain();
 	/* A final that could not be saved gets a few more tries. */
 	for (i = 0; i < CGI_FINAL_TRIES && finals_pending() > 0; i++) {
 		util_sleep_ms(250);
@@ -663,6 +667,30 @@ cgi_unavailable(void)
 	drain_stdin();
 }
 
+/*
+ * FastCGI with a configuration that does not load: answer every request
+ * 503 (the JSON error the page shows) until the web server stops us,
+ * rather than exit and be restarted again and again while the visitor
+ * gets the web server's own error page.  The log said why, once.
+ */
+static int
+fcgi_unavailable(void)
+{
+	FCGX_Request	req;
+	struct http	h;
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0)
+		return 1;
+	while (FCGX_Accept_r(&req) >= 0) {
+		memset(&h, 0, sizeof(h));
+		h.fcgi = &req;
+		http_error(&h, ERR_UNAVAILABLE, not_set_up);
+		http_release(&h);
+	}
+	FCGX_Free(&req, 1);
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -693,6 +721,8 @@ main(int argc, char *argv[])
 		log_warnx("configuration: %s", err);
 		if (listen_arg == NULL && FCGX_IsCGI())
 			cgi_unavailable();
+		else if (listen_arg == NULL)
+			return fcgi_unavailable();
 		return 1;
 	}
 	if (listen_arg != NULL && listen_on(listen_arg) == -1)

@@ -7,6 +7,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "maint.h"
+#include "notify.h"
 #include "spawn.h"
 
 /* Pending this long without a reply being written: nobody's job. */
@@ -34,6 +35,10 @@ maint_run(sqlite3 *db, const struct config *cfg,
 	    (n = jobs_stranded(db, MAINT_SETTLE_MS)) > 0) {
 		log_info("maintenance: %d extraction job(s) waiting; starting "
 		    "an extractor", n);
+		spawn_drain();
+	} else if (spawn_ready() && notify_stranded(db) == 1) {
+		log_info("maintenance: a lead notification is due and nobody "
+		    "is sending it; starting a sender");
 		spawn_drain();
 	}
 }

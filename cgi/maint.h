@@ -5,8 +5,10 @@
  * extraction pending; neither should wait for a visitor to come back or
  * for cron.  Each start of the program and, in the long-lived process,
  * a periodic check make such replies interrupted and start an extractor
- * for jobs nobody will run; replies whose final save failed here are
- * saved as soon as the database takes a write.
+ * for jobs nobody will run, or for a lead notification that is due with
+ * no sender at work (a receiver that was down is served when it is back,
+ * with no cron); replies whose final save failed here are saved as soon
+ * as the database takes a write.
  */
 #ifndef MAINT_H
 #define MAINT_H

@@ -21,6 +21,7 @@ static const struct route_rule rules[] = {
 	{ "POST", "/api/conversations/*/cancel",	ROUTE_CANCEL },
 	{ "GET",  "/api/leads",				ROUTE_LEADS },
 	{ "GET",  "/api/leads/*",			ROUTE_LEAD },
+	{ "POST", "/api/leads/*/notifications/*/retry",	ROUTE_NOTIFY_RETRY },
 };
 
 static int
@@ -30,22 +31,23 @@ route_id_char(char c)
 	    (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-/* 1 when path matches pattern, with the {id} copied into arg. */
+/* 1 when path matches pattern, with its {id}s copied into arg[0..1]. */
 static int
-route_fit(const char *pattern, const char *path, char *arg)
+route_fit(const char *pattern, const char *path,
+    char arg[2][ROUTE_ID_MAX + 1])
 {
 	const char	*p = pattern, *s = path;
-	size_t		 n;
+	size_t		 n, k = 0;
 
 	while (*p != '\0') {
 		if (*p == '*') {
 			for (n = 0; route_id_char(s[n]); n++)
 				if (n == ROUTE_ID_MAX)
 					return 0;
-			if (n == 0 || (s[n] != '/' && s[n] != '\0'))
+			if (n == 0 || (s[n] != '/' && s[n] != '\0') || k == 2)
 				return 0;
-			memcpy(arg, s, n);
-			arg[n] = '\0';
+			memcpy(arg[k], s, n);
+			arg[k++][n] = '\0';
 			s += n;
 			p++;
 			continue;
@@ -59,7 +61,7 @@ route_fit(const char *pattern, const char *path, char *arg)
 enum route_id
 route_match(const char *method, const char *path, struct route *r)
 {
-	char	arg[ROUTE_ID_MAX + 1];
+	char	arg[2][ROUTE_ID_MAX + 1];
 	size_t	i;
 	int	path_known = 0;
 
@@ -68,7 +70,7 @@ route_match(const char *method, const char *path, struct route *r)
 	if (method == NULL || path == NULL)
 		return r->id;
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		arg[0] = '\0';
+		arg[0][0] = arg[1][0] = '\0';
 		if (!route_fit(rules[i].pattern, path, arg))
 			continue;
 		/* A HEAD is its GET without the body (http_start). */
@@ -76,7 +78,8 @@ route_match(const char *method, const char *path, struct route *r)
 		    (strcmp(method, "HEAD") == 0 &&
 		    strcmp(rules[i].method, "GET") == 0)) {
 			r->id = rules[i].id;
-			memcpy(r->arg, arg, sizeof(arg));
+			memcpy(r->arg, arg[0], sizeof(r->arg));
+			memcpy(r->arg2, arg[1], sizeof(r->arg2));
 			return r->id;
 		}
 		if (!path_known)

@@ -23,12 +23,14 @@ enum route_id {
 	ROUTE_CANCEL,
 	ROUTE_LEADS,
 	ROUTE_LEAD,
+	ROUTE_NOTIFY_RETRY,	/* POST /api/leads/{id}/notifications/{id}/retry */
 	ROUTE__MAX
 };
 
 struct route {
 	enum route_id	 id;
 	char		 arg[ROUTE_ID_MAX + 1];	/* the {id}, or "" */
+	char		 arg2[ROUTE_ID_MAX + 1]; /* a second {id}, or "" */
 	const char	*allow;			/* for 405: "GET" or "POST" */
 };
 

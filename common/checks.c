@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "config.h"
 
 void
 checks_init(struct checks *cs)
@@ -362,6 +363,41 @@ checks_curl(struct checks *cs, const char *version, const char *ssl,
 	else
 		checks_add(cs, CHECKS_OK, "libcurl %s with https (%s)", version,
 		    ssl != NULL && ssl[0] != '\0' ? ssl : "TLS");
+}
+
+void
+checks_notify(struct checks *cs, unsigned targets, const char *rcpts,
+    int smtps_url, int curl_smtp, int curl_smtps, int public_url)
+{
+	const char	*p;
+	size_t		 n = 1;
+
+	if (targets == 0) {
+		checks_add(cs, CHECKS_OK, "lead delivery is off: set "
+		    "INTAKE_NOTIFY_EMAIL (with INTAKE_SMTP_URL and "
+		    "INTAKE_SMTP_FROM) or INTAKE_WEBHOOK_URL (with "
+		    "INTAKE_WEBHOOK_SECRET) to hear of each lead");
+		return;
+	}
+	if (targets & CONFIG_TARGET_EMAIL) {
+		for (p = rcpts; *p != '\0'; p++)
+			n += *p == ',';
+		if (smtps_url ? !curl_smtps : !curl_smtp)
+			checks_add(cs, CHECKS_PROBLEM, "libcurl here cannot "
+			    "send e-mail (no %s): no lead e-mail will go out; "
+			    "ask the host for a libcurl with it, or use the "
+			    "webhook", smtps_url ? "smtps" : "smtp");
+		else
+			checks_add(cs, CHECKS_OK, "lead e-mail to %zu "
+			    "recipient%s (INTAKE_NOTIFY_EMAIL)", n,
+			    n == 1 ? "" : "s");
+	}
+	if (targets & CONFIG_TARGET_WEBHOOK)
+		checks_add(cs, CHECKS_OK, "lead webhook on, signed with "
+		    "INTAKE_WEBHOOK_SECRET (Standard Webhooks)");
+	if (!public_url)
+		checks_add(cs, CHECKS_OK, "INTAKE_PUBLIC_URL is not set: lead "
+		    "e-mails and webhooks carry no link to the lead");
 }
 
 void

@@ -121,6 +121,16 @@ void	checks_curl(struct checks *, const char *version, const char *ssl,
 	    int https);
 
 /* Running as root answers every access question with yes. */
+/*
+ * Lead delivery (config.h's notify_targets bits): what is on, to how
+ * many recipients, whether links to the lead can be made, and, with
+ * e-mail on, whether this libcurl speaks SMTP (smtp: it has smtp, or
+ * smtps for an smtps:// URL).  Never a URL: it may carry a password or
+ * a receiver's secret path.
+ */
+void	checks_notify(struct checks *, unsigned targets, const char *rcpts,
+	    int smtps_url, int curl_smtp, int curl_smtps, int public_url);
+
 void	checks_root(struct checks *, const struct checks_who *who,
 	    const char *prog);
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #ifdef __GLIBC__
@@ -205,20 +206,33 @@ checks_suexec(struct checks *cs, const char *exe, const char *self_dir,
 		    "of its folders up to %s", exe, who->home);
 }
 
-static void
-checks_libraries(struct checks *cs)
+/* 1 when this libcurl speaks protocol name. */
+static int
+checks_curl_has(const curl_version_info_data *cv, const char *name)
 {
-	const curl_version_info_data	*cv;
-	const char *const		*p;
-	int				 https = 0;
+	const char *const	*p;
 
-	cv = curl_version_info(CURLVERSION_NOW);
 	for (p = cv != NULL ? cv->protocols : NULL; p != NULL && *p != NULL;
 	    p++)
-		if (strcmp(*p, "https") == 0)
-			https = 1;
+		if (strcmp(*p, name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+checks_libraries(struct checks *cs, const struct config *cfg, int loaded)
+{
+	const curl_version_info_data	*cv;
+
+	cv = curl_version_info(CURLVERSION_NOW);
 	checks_curl(cs, cv != NULL ? cv->version : NULL,
-	    cv != NULL ? cv->ssl_version : NULL, https);
+	    cv != NULL ? cv->ssl_version : NULL, checks_curl_has(cv, "https"));
+	/* Settings that did not load are said by the configuration's line. */
+	if (loaded)
+		checks_notify(cs, cfg->notify_targets, cfg->notify_email,
+		    strncasecmp(cfg->smtp_url, "smtps://", 8) == 0,
+		    checks_curl_has(cv, "smtp"), checks_curl_has(cv, "smtps"),
+		    cfg->public_url[0] != '\0');
 #ifdef __GLIBC__
 	checks_add(cs, CHECKS_OK, "C library: glibc %s", gnu_get_libc_version());
 #endif
@@ -267,7 +281,7 @@ checks_run(struct checks *cs, const struct config *cfg, const char *load_err,
 		checks_look(exe, &st, owner, sizeof(owner));
 		checks_extractor(cs, exe, &st);
 	}
-	checks_libraries(cs);
+	checks_libraries(cs, cfg, load_err == NULL);
 }
 
 int

@@ -18,9 +18,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "config.h"
 #include "log.h"
 #include "utf8.h"
+#include "webhook.h"
 
 enum cfg_type {
 	CFG_STR,
@@ -87,6 +90,17 @@ static const struct cfg_key keys[] = {
 	L("STALE_MS",		stale_ms,	1000, 3600000, "30000"),
 	L("EXTRACT_TIMEOUT_MS",	extract_timeout_ms, 100, 3600000, "60000"),
 	L("EVENTS_QUERY_TOKEN",	events_query_token, 0, 1, "1"),
+	S("PUBLIC_URL",		public_url,	""),
+	S("NOTIFY_EMAIL",	notify_email,	""),
+	S("SMTP_URL",		smtp_url,	""),
+	S("SMTP_USER",		smtp_user,	""),
+	S("SMTP_PASSWORD",	smtp_password,	""),
+	S("SMTP_FROM",		smtp_from,	""),
+	S("WEBHOOK_URL",	webhook_url,	""),
+	S("WEBHOOK_SECRET",	webhook_secret,	""),
+	L("NOTIFY_TIMEOUT_MS",	notify_timeout_ms, 100, 600000, "15000"),
+	L("NOTIFY_TRANSCRIPT",	notify_transcript, 0, 1, "0"),
+	S("NOTIFY_BACKOFF_S",	notify_backoff,	"30,120,600,3600,21600,86400"),
 };
 
 #undef S
@@ -175,6 +189,145 @@ config_defaults(struct config *cfg)
 		if (config_set(cfg, &keys[i], keys[i].def, err,
 		    sizeof(err)) == -1)
 			abort();	/* a default out of its own bounds */
+	if (config_notify(cfg, err, sizeof(err)) == -1)
+		abort();
+}
+
+/* 1 when s starts with scheme (say "smtp://"), in any case. */
+static int
+config_scheme(const char *s, const char *scheme)
+{
+	return strncasecmp(s, scheme, strlen(scheme)) == 0 &&
+	    s[strlen(scheme)] != '\0';
+}
+
+/* 1 when s holds a space or a control character (none in a URL). */
+static int
+config_blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Every address of a comma list is one; 0, or -1 with err. */
+static int
+config_addresses(const char *name, const char *list, int one, char *err,
+    size_t errsz)
+{
+	char		 norm[FIELD_VALUE_MAX];
+	const char	*p = list, *e;
+	size_t		 len, n = 0;
+
+	for (;;) {
+		e = strchr(p, ',');
+		len = e != NULL ? (size_t)(e - p) : strlen(p);
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		/* As written, no more: field_normalise would take
+		   "<a@b.com>", "mailto:a@b.com" or a control or format
+		   character, which must not reach MAIL_RCPT or a header. */
+		if (len == 0 || field_normalise(FIELD_EMAIL, p, len, NULL,
+		    norm, sizeof(norm)) != 2 || strlen(norm) != len ||
+		    strncasecmp(norm, p, len) != 0) {
+			snprintf(err, errsz, "%s: want %s e-mail address%s",
+			    name, one ? "an" : "comma-separated",
+			    one ? "" : "es");
+			return -1;
+		}
+		n++;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	if (one && n != 1) {
+		snprintf(err, errsz, "%s: want one e-mail address", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_notify(struct config *cfg, char *err, size_t errsz)
+{
+	unsigned char	 key[WEBHOOK_KEY_MAX];
+	const char	*p = cfg->notify_backoff;
+	char		*end;
+	size_t		 keylen;
+	long		 n;
+
+	cfg->nbackoff = 0;
+	cfg->notify_targets = 0;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		n = strtol(p, &end, 10);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (errno != 0 || end == p || n < 1 || n > 30 * 86400 ||
+		    (*end != ',' && *end != '\0') ||
+		    cfg->nbackoff == CONFIG_BACKOFF_MAX) {
+			snprintf(err, errsz, "NOTIFY_BACKOFF_S: want up to %d "
+			    "comma-separated waits in seconds, each from 1 to "
+			    "2592000", CONFIG_BACKOFF_MAX);
+			return -1;
+		}
+		cfg->backoff_s[cfg->nbackoff++] = n;
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	if (cfg->public_url[0] != '\0' && ((!config_scheme(cfg->public_url,
+	    "http://") && !config_scheme(cfg->public_url, "https://")) ||
+	    config_blank(cfg->public_url))) {
+		snprintf(err, errsz, "PUBLIC_URL: want the site's address, "
+		    "http:// or https://");
+		return -1;
+	}
+	if (cfg->notify_email[0] != '\0') {
+		if (config_addresses("NOTIFY_EMAIL", cfg->notify_email, 0, err,
+		    errsz) == -1)
+			return -1;
+		if ((!config_scheme(cfg->smtp_url, "smtp://") &&
+		    !config_scheme(cfg->smtp_url, "smtps://")) ||
+		    config_blank(cfg->smtp_url)) {
+			snprintf(err, errsz, "SMTP_URL: want smtp://HOST:PORT "
+			    "or smtps://HOST:PORT to send NOTIFY_EMAIL");
+			return -1;
+		}
+		if (config_addresses("SMTP_FROM", cfg->smtp_from, 1, err,
+		    errsz) == -1)
+			return -1;
+		cfg->notify_targets |= CONFIG_TARGET_EMAIL;
+	} else if (cfg->smtp_url[0] != '\0') {
+		snprintf(err, errsz, "SMTP_URL is set but NOTIFY_EMAIL names "
+		    "nobody to write to");
+		return -1;
+	}
+	if (cfg->webhook_url[0] != '\0') {
+		if ((!config_scheme(cfg->webhook_url, "http://") &&
+		    !config_scheme(cfg->webhook_url, "https://")) ||
+		    config_blank(cfg->webhook_url)) {
+			snprintf(err, errsz, "WEBHOOK_URL: want an http:// or "
+			    "https:// address");
+			return -1;
+		}
+		if (webhook_key(cfg->webhook_secret, key, &keylen) == -1) {
+			snprintf(err, errsz, "WEBHOOK_SECRET: want whsec_ and "
+			    "the base64 of a key of %d to %d bytes",
+			    WEBHOOK_KEY_MIN, WEBHOOK_KEY_MAX);
+			return -1;
+		}
+		OPENSSL_cleanse(key, keylen);
+		cfg->notify_targets |= CONFIG_TARGET_WEBHOOK;
+	}
+	return 0;
 }
 
 int
@@ -466,7 +619,7 @@ config_load_as(struct config *cfg, const char *exe, char *err, size_t errsz)
 	if (cfg->system_prompt_file[0] != '\0' &&
 	    config_prompt(cfg, err, errsz) == -1)
 		return -1;
-	return 0;
+	return config_notify(cfg, err, errsz);
 }
 
 int

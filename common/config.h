@@ -32,6 +32,13 @@ enum provider {
  */
 #define CONFIG_PROMPT_MAX	(64 * 1024)
 
+/* The most waits INTAKE_NOTIFY_BACKOFF_S may list. */
+#define CONFIG_BACKOFF_MAX	16
+
+/* The targets' bits in notify_targets (notify.h's enum notify_target). */
+#define CONFIG_TARGET_EMAIL	(1u << 0)
+#define CONFIG_TARGET_WEBHOOK	(1u << 1)
+
 struct config {
 	char		 db[1024];		/* INTAKE_DB */
 	enum provider	 provider;		/* INTAKE_LLM_PROVIDER */
@@ -77,6 +84,25 @@ struct config {
 	long		 extract_timeout_ms;	/* INTAKE_EXTRACT_TIMEOUT_MS per try */
 	long		 events_query_token;	/* INTAKE_EVENTS_QUERY_TOKEN: 1 lets
 						   /events take ?token= */
+
+	/* Lead delivery (DESIGN.md, "Lead delivery"). */
+	char		 public_url[512];	/* INTAKE_PUBLIC_URL: the site's
+						   base, for links to a lead */
+	char		 notify_email[1024];	/* INTAKE_NOTIFY_EMAIL, comma list */
+	char		 smtp_url[512];		/* INTAKE_SMTP_URL */
+	char		 smtp_user[256];	/* INTAKE_SMTP_USER */
+	char		 smtp_password[256];	/* INTAKE_SMTP_PASSWORD: never logged */
+	char		 smtp_from[256];	/* INTAKE_SMTP_FROM: an address */
+	char		 webhook_url[1024];	/* INTAKE_WEBHOOK_URL */
+	char		 webhook_secret[256];	/* INTAKE_WEBHOOK_SECRET: whsec_…,
+						   never logged */
+	long		 notify_timeout_ms;	/* INTAKE_NOTIFY_TIMEOUT_MS per try */
+	long		 notify_transcript;	/* INTAKE_NOTIFY_TRANSCRIPT: 1 puts
+						   the conversation in the e-mail */
+	char		 notify_backoff[256];	/* INTAKE_NOTIFY_BACKOFF_S, as set */
+	long		 backoff_s[CONFIG_BACKOFF_MAX]; /* parsed from it */
+	size_t		 nbackoff;		/* tries = nbackoff + 1 */
+	unsigned	 notify_targets;	/* bit 1 << NOTIFY_EMAIL, … */
 
 	/* Where the settings came from (set by config_load, not keys). */
 	char		 file[PATHS_MAX];	/* the file read, "" none */
@@ -131,6 +157,16 @@ int	config_extractor(const struct config *cfg, char *out, size_t outsz);
  */
 int	config_line(struct config *cfg, const char *line, char *err,
 	    size_t errsz);
+
+/*
+ * Check the delivery settings and derive backoff_s and notify_targets
+ * (pure; config_load calls it): e-mail is on when INTAKE_NOTIFY_EMAIL is
+ * set, and then wants valid recipients, an smtp:// or smtps:// URL and a
+ * From address; the webhook is on when INTAKE_WEBHOOK_URL is set, and
+ * then wants an http:// or https:// URL and a whsec_ secret.  0, or -1
+ * with the reason in err (never a secret's value).
+ */
+int	config_notify(struct config *cfg, char *err, size_t errsz);
 
 /* The defaults alone (pure). */
 void	config_defaults(struct config *cfg);

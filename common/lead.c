@@ -13,6 +13,8 @@
 #include "lead.h"
 #include "log.h"
 #include "merge.h"
+#include "notify.h"
+#include "ready.h"
 
 #define NOW_SQL	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -87,14 +89,87 @@ lead_list_add(char *buf, size_t sz, const char *name)
 	snprintf(buf + len, sz - len, "%s%s", len ? "," : "", name);
 }
 
+/*
+ * Inside the transaction: whether the lead was announced (ready_at set).
+ * 1, 0, or -1.
+ */
+static int
+lead_announced(sqlite3 *db, const char *conv_id)
+{
+	sqlite3_stmt	*st;
+	int		 step, rc = -1;
+
+	if ((st = db_prepare(db, "SELECT ready_at IS NOT NULL FROM leads "
+	    "WHERE conversation_id = ?")) == NULL)
+		return -1;
+	db_bind_text(st, 1, conv_id, -1);
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = sqlite3_column_int(st, 0);
+	else if (step == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Inside the transaction: tell the firm what this merge is worth
+ * (ready.c decides), marking the lead ready when it is announced.
+ */
+static int
+lead_notify(sqlite3 *db, const struct config *cfg, const char *conv_id,
+    const struct lead_row *row, const struct extraction *won)
+{
+	struct extraction	*before, *after;
+	sqlite3_stmt		*st = NULL;
+	enum ready_event	 ev;
+	int			 f, announced, rc = -1;
+
+	if ((announced = lead_announced(db, conv_id)) == -1)
+		return -1;
+	before = malloc(sizeof(*before));
+	after = malloc(sizeof(*after));
+	if (before == NULL || after == NULL)
+		goto out;
+	for (f = 0; f < FIELD__MAX; f++) {
+		memcpy(before->value[f], row->value[f], sizeof(row->value[f]));
+		before->strength[f] = row->strength[f];
+		if (won->strength[f] > 0) {
+			memcpy(after->value[f], won->value[f],
+			    sizeof(won->value[f]));
+			after->strength[f] = won->strength[f];
+		} else {
+			memcpy(after->value[f], row->value[f],
+			    sizeof(row->value[f]));
+			after->strength[f] = row->strength[f];
+		}
+	}
+	ev = ready_event(announced, before, after);
+	if (ev == READY_ANNOUNCE) {
+		if ((st = db_prepare(db, "UPDATE leads SET ready_at = " NOW_SQL
+		    " WHERE conversation_id = ?")) == NULL)
+			goto out;
+		db_bind_text(st, 1, conv_id, -1);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	rc = ev == READY_NOTHING || cfg == NULL ? 0 :
+	    notify_queue(db, cfg, conv_id, ev);
+out:
+	sqlite3_finalize(st);
+	free(before);
+	free(after);
+	return rc;
+}
+
 /* Inside the transaction: the merge proper and the audit row. */
 static int
-lead_merge_locked(sqlite3 *db, const char *conv_id, int turn,
-    enum lead_source src, const struct extraction *ex, long latency_ms,
-    const char *error, struct lead_row *row)
+lead_merge_locked(sqlite3 *db, const struct config *cfg, const char *conv_id,
+    int turn, enum lead_source src, const struct extraction *ex,
+    long latency_ms, const char *error, struct lead_row *row)
 {
 	sqlite3_stmt		*st = NULL;
 	struct merge_val	 in, stored;
+	struct extraction	*won_ex = NULL;
 	json_t			*vals = NULL;
 	char			 won[128] = "", lost[128] = "", *vjson = NULL;
 	int			 f, nwon = 0, rc = -1;
@@ -111,7 +186,8 @@ lead_merge_locked(sqlite3 *db, const char *conv_id, int turn,
 	if (lead_read(db, conv_id, row) == -1)
 		goto out;
 
-	if ((vals = json_object()) == NULL)
+	if ((vals = json_object()) == NULL ||
+	    (won_ex = calloc(1, sizeof(*won_ex))) == NULL)
 		goto out;
 	st = db_prepare(db, "INSERT INTO lead_fields (conversation_id, field, "
 	    "value, strength, turn, source, updated_at) VALUES (?, ?, ?, ?, "
@@ -153,6 +229,8 @@ lead_merge_locked(sqlite3 *db, const char *conv_id, int turn,
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
 		lead_list_add(won, sizeof(won), field_name((enum field)f));
+		memcpy(won_ex->value[f], ex->value[f], sizeof(ex->value[f]));
+		won_ex->strength[f] = ex->strength[f];
 		nwon++;
 	}
 	sqlite3_finalize(st);
@@ -167,6 +245,8 @@ lead_merge_locked(sqlite3 *db, const char *conv_id, int turn,
 			goto out;
 		sqlite3_finalize(st);
 		st = NULL;
+		if (lead_notify(db, cfg, conv_id, row, won_ex) == -1)
+			goto out;
 	}
 	if ((vjson = json_dumps(vals, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto out;
@@ -193,12 +273,14 @@ out:
 	sqlite3_finalize(st);
 	json_decref(vals);
 	free(vjson);
+	free(won_ex);
 	return rc;
 }
 
 int
-lead_merge(sqlite3 *db, const char *conv_id, int turn, enum lead_source src,
-    const struct extraction *ex, long latency_ms, const char *error)
+lead_merge(sqlite3 *db, const struct config *cfg, const char *conv_id,
+    int turn, enum lead_source src, const struct extraction *ex,
+    long latency_ms, const char *error)
 {
 	struct lead_row	*row;
 	int		 rc = -1;
@@ -207,8 +289,8 @@ lead_merge(sqlite3 *db, const char *conv_id, int turn, enum lead_source src,
 		return -1;
 	if (db_begin(db) == -1)
 		goto out;
-	if (lead_merge_locked(db, conv_id, turn, src, ex, latency_ms, error,
-	    row) == -1) {
+	if (lead_merge_locked(db, cfg, conv_id, turn, src, ex, latency_ms,
+	    error, row) == -1) {
 		db_rollback(db);
 		goto out;
 	}
@@ -298,6 +380,7 @@ lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
 {
 	sqlite3_stmt	*st = NULL;
 	json_t		*fields = NULL, *hist = NULL, *out = NULL, *e;
+	json_t		*notes = NULL;
 	int		 step;
 
 	*found = 1;
@@ -355,10 +438,11 @@ lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
 		if (e == NULL || json_array_append_new(hist, e) == -1)
 			goto out;
 	}
-	if (step != SQLITE_DONE)
+	if (step != SQLITE_DONE || (notes = notify_list_json(db, conv_id)) ==
+	    NULL)
 		goto out;
-	out = json_pack("{s:s, s:O, s:O}", "conversation_id", conv_id,
-	    "fields", fields, "extractions", hist);
+	out = json_pack("{s:s, s:O, s:O, s:o}", "conversation_id", conv_id,
+	    "fields", fields, "extractions", hist, "notifications", notes);
 out:
 	sqlite3_finalize(st);
 	db_rollback(db);

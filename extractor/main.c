@@ -3,13 +3,18 @@
  *
  *   intake-extract --job ID   run the job the web program claimed for us,
  *                             then drain pending jobs while under the cap
- *   intake-extract --drain    reclaim jobs whose extractor died and drain
- *                             pending jobs (what intake.fcgi starts for
- *                             jobs nobody else will run)
- *   intake-extract --sweep    reclaim jobs whose extractor died, retry
+ *   intake-extract --drain    reclaim jobs whose extractor died, drain
+ *                             pending jobs and send due notifications
+ *                             (what intake.fcgi starts for work nobody
+ *                             else will do)
+ *   intake-extract --sweep [--retry-failed]
+ *                             reclaim jobs whose extractor died, retry
  *                             failed ones with tries left, drain pending
- *                             jobs (safe from cron, and concurrently);
- *                             says what it did in one line on stdout
+ *                             jobs, send the notifications that are due
+ *                             (with --retry-failed, failed ones first
+ *                             made pending again); safe from cron, and
+ *                             concurrently; says what it did in one line
+ *                             on stdout
  *   intake-extract --init [--owner USER]
  *                             create or migrate the database (mode 0600);
  *                             as root only with --owner: the database
@@ -29,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,15 +50,18 @@
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
+#include "notify.h"
 #include "paths.h"
 #include "run.h"
 #include "util.h"
 
 static const char usage_text[] =
-    "usage: intake-extract --job ID | --drain | --sweep | --init [--owner USER]\n"
-    "                      | --check | --help\n"
-    "  --sweep         run the extraction jobs left waiting (from cron);\n"
-    "                  prints one line: what it did\n"
+    "usage: intake-extract --job ID | --drain | --sweep [--retry-failed]\n"
+    "                      | --init [--owner USER] | --check | --help\n"
+    "  --sweep         run the extraction jobs left waiting and send the lead\n"
+    "                  notifications that are due (from cron); prints one\n"
+    "                  line: what it did.  --retry-failed: notifications that\n"
+    "                  failed every try are sent again\n"
     "  --init          create or update the database (mode 0600); as root,\n"
     "                  add --owner USER, the account the web server runs the\n"
     "                  program as (e.g. www-data): the database is made its\n"
@@ -61,6 +70,9 @@ static const char usage_text[] =
     "  --job ID, --drain  what the web program starts after a turn\n"
     "The configuration: INTAKE_CONFIG, else intake.conf beside this program,\n"
     "else ../../intake/intake.conf from its folder; INTAKE_* variables win.\n";
+
+/* The most notifications sent between two jobs. */
+#define SEND_BATCH	100
 
 static int
 usage(FILE *f, int rc)
@@ -99,14 +111,29 @@ job_do(sqlite3 *db, const struct config *cfg, const struct job *j)
 }
 
 /*
- * Claim and run pending jobs until none is left or the cap is full.
- * Jobs whose extractor died are made pending first, so they are run
- * again by the next extractor even where no cron runs the sweep.  The
- * number of jobs run; *reclaimed (when not NULL) adds those made pending.
+ * Send the notifications that are due, at most max (between jobs, so
+ * jobs are not kept waiting behind a backlog); adds how many to *sent.
+ */
+static void
+send_due(sqlite3 *db, const struct config *cfg, int max, int *sent)
+{
+	int	n;
+
+	if ((n = notify_send_due(db, cfg, max)) > 0 && sent != NULL)
+		*sent += n;
+}
+
+/*
+ * Claim and run pending jobs until none is left or the cap is full,
+ * sending what each merge made due right after it.  Jobs whose
+ * extractor died are made pending first, so they are run again by the
+ * next extractor even where no cron runs the sweep.  The number of jobs
+ * run; *reclaimed (when not NULL) adds those made pending, *sent the
+ * notifications tried.
  */
 static int
 drain(sqlite3 *db, const struct config *cfg, long pid, int64_t start,
-    int *reclaimed)
+    int *reclaimed, int *sent)
 {
 	struct job	j;
 	int		n, ran = 0;
@@ -119,7 +146,10 @@ drain(sqlite3 *db, const struct config *cfg, long pid, int64_t start,
 		ran++;
 		if (job_do(db, cfg, &j) == -1)
 			break;
+		send_due(db, cfg, SEND_BATCH, sent);
 	}
+	/* No job left: everything that is due. */
+	send_due(db, cfg, INT_MAX, sent);
 	return ran;
 }
 
@@ -259,7 +289,8 @@ main(int argc, char *argv[])
 	const char	*mode, *owner = NULL;
 	long		 pid = (long)getpid();
 	int64_t		 start, id;
-	int		 rc = 0, n = 0, ran, loaded, init = 0;
+	int		 rc = 0, n = 0, ran, loaded, init = 0, retry_failed = 0;
+	int		 sent = 0, again = 0;
 
 	fds_sane();
 	signal(SIGPIPE, SIG_IGN);
@@ -277,6 +308,9 @@ main(int argc, char *argv[])
 		else if (argc != 2)
 			return usage(stderr, 2);
 		init = 1;
+	} else if (strcmp(mode, "--sweep") == 0 && argc == 3 &&
+	    strcmp(argv[2], "--retry-failed") == 0) {
+		retry_failed = 1;
 	} else if (!((strcmp(mode, "--job") == 0 && argc == 3) ||
 	    ((strcmp(mode, "--drain") == 0 || strcmp(mode, "--sweep") == 0 ||
 	    strcmp(mode, "--check") == 0) && argc == 2)))
@@ -322,22 +356,32 @@ main(int argc, char *argv[])
 			rc = usage(stderr, 2);
 			goto done;
 		}
-		if (jobs_attach(db, id, pid, start, &j) == 1 &&
-		    job_do(db, &cfg, &j) == -1) {
-			rc = 1;
-			goto done;
+		if (jobs_attach(db, id, pid, start, &j) == 1) {
+			if (job_do(db, &cfg, &j) == -1) {
+				rc = 1;
+				goto done;
+			}
+			/* The firm hears of the lead before the next job. */
+			send_due(db, &cfg, SEND_BATCH, NULL);
 		}
-		drain(db, &cfg, pid, start, NULL);
+		drain(db, &cfg, pid, start, NULL, NULL);
 	} else if (strcmp(mode, "--drain") == 0) {
-		drain(db, &cfg, pid, start, NULL);
+		drain(db, &cfg, pid, start, NULL, NULL);
 	} else {
 		/* --sweep: one line on stdout, whatever it found. */
 		if ((n = jobs_reclaim(db, cfg.stale_ms, 1)) == -1) {
 			rc = 1;
 			n = 0;
 		}
-		ran = drain(db, &cfg, pid, start, &n);
-		printf("sweep: %d job(s) pending again, %d run\n", n, ran);
+		if (retry_failed &&
+		    (again = notify_retry_failed(db, NULL, NULL)) == -1) {
+			rc = 1;
+			again = 0;
+		}
+		ran = drain(db, &cfg, pid, start, &n, &sent);
+		printf("sweep: %d job(s) pending again, %d run; %d "
+		    "notification(s) pending again, %d tried\n", n, ran, again,
+		    sent);
 		fflush(stdout);
 	}
 done:

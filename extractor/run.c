@@ -168,7 +168,7 @@ run_job(sqlite3 *db, const struct config *cfg, const struct job *j,
 			lens[n++] = hist.lens[i];
 		}
 	rules_extract(texts, lens, n, &opts, ex);
-	if (lead_merge(db, j->conv_id, j->turn, LEAD_SOURCE_RULES, ex,
+	if (lead_merge(db, cfg, j->conv_id, j->turn, LEAD_SOURCE_RULES, ex,
 	    (long)(util_mono_ms() - t0), NULL) == -1)
 		goto out;
 	rc = 0;
@@ -183,7 +183,7 @@ run_job(sqlite3 *db, const struct config *cfg, const struct job *j,
 		extraction_clear(ex);
 		rc = retryable ? 1 : 0;
 	}
-	if (lead_merge(db, j->conv_id, j->turn, LEAD_SOURCE_MODEL, ex,
+	if (lead_merge(db, cfg, j->conv_id, j->turn, LEAD_SOURCE_MODEL, ex,
 	    (long)(util_mono_ms() - t0), err[0] ? err : NULL) == -1)
 		rc = -1;
 out:

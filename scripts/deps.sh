@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 profile=${1:-run}
 pkgs="gcc make pkg-config libfcgi-dev libcurl4-openssl-dev libsqlite3-dev
-libjansson-dev lighttpd sqlite3"
+libjansson-dev libssl-dev lighttpd sqlite3"
 apache="apache2 libapache2-mod-fcgid"
 case $profile in
 run)
@@ -28,9 +28,10 @@ run)
 test)
 	# The servers of the integration tests (suEXEC for the shared-host
 	# bundle's), valgrind for the long-lived program, clang and its
-	# runtime for the libFuzzer targets, chromium.
+	# runtime for the libFuzzer targets, chromium, and the SMTP server
+	# the delivery tests send to (aiosmtpd, run by Debian's python3).
 	pkgs="$pkgs $apache apache2-suexec-custom python3 curl valgrind clang
-libclang-rt-14-dev chromium"
+libclang-rt-14-dev chromium python3-aiosmtpd"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	;;

@@ -1,6 +1,8 @@
 /*
  * leads.js: the staff page. Lists leads (GET /api/leads), shows one lead with
- * its extraction history (GET /api/leads/{id}), and downloads the CSV.
+ * its notifications (the e-mail and webhook that told the firm of it) and its
+ * extraction history (GET /api/leads/{id}), sends a failed notification again
+ * (POST /api/leads/{id}/notifications/{nid}/retry), and downloads the CSV.
  *
  * The admin token lives in sessionStorage only, so it is gone when the tab
  * closes. The first request goes without one: when the web server does its
@@ -32,6 +34,8 @@
     detailId: document.getElementById('detail-id'),
     fieldRows: document.querySelector('#fields-table tbody'),
     history: document.getElementById('extractions'),
+    notifyHeading: document.getElementById('notify-heading'),
+    notifications: document.getElementById('notifications'),
     back: document.querySelector('[data-action="back"]')
   };
 
@@ -53,18 +57,20 @@
 
   /* ---------- requests ---------- */
 
-  async function api(path) {
+  // ok: statuses the caller handles itself besides 2xx (the response is
+  // returned for them too).
+  async function api(path, method, ok) {
     const headers = {};
     const token = getToken();
     if (token) headers.Authorization = 'Bearer ' + token;
     let res;
     try {
-      res = await fetch(path, { headers, cache: 'no-store' });
+      res = await fetch(path, { method: method || 'GET', headers, cache: 'no-store' });
     } catch (e) {
       throw new Error("We couldn't reach the server. Check the connection and try again.");
     }
     if (res.status === 401) throw new AuthError();
-    if (!res.ok) {
+    if (!res.ok && !(ok && ok.indexOf(res.status) !== -1)) {
       let message = '';
       try {
         const body = await res.json();
@@ -117,17 +123,17 @@
   }
 
   // SQLite timestamps ("2025-01-02 10:00:00", UTC) are shown in local time.
+  function parseTime(v) {
+    if (typeof v === 'number') return new Date(v < 1e12 ? v * 1000 : v);
+    let s = String(v);
+    if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(s)) s = s.replace(' ', 'T');
+    if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) s += 'Z';
+    return new Date(s);
+  }
+
   function formatTime(v) {
     if (isEmpty(v)) return '—';
-    let date;
-    if (typeof v === 'number') {
-      date = new Date(v < 1e12 ? v * 1000 : v);
-    } else {
-      let s = String(v);
-      if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(s)) s = s.replace(' ', 'T');
-      if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) s += 'Z';
-      date = new Date(s);
-    }
+    const date = parseTime(v);
     if (Number.isNaN(date.getTime())) return String(v);
     return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
   }
@@ -199,17 +205,19 @@
 
   /* ---------- one lead ---------- */
 
-  async function showDetail(id) {
+  // after: what to say once it is shown, and where the focus goes (a
+  // reload after "Send again" keeps it at the notifications).
+  async function showDetail(id, after) {
     els.list.hidden = true;
     els.tokenForm.hidden = true;
-    showStatus('Loading lead…', false);
+    if (!after) showStatus('Loading lead…', false);
     try {
       const data = await (await api('/api/leads/' + encodeURIComponent(id))).json();
       renderDetail(id, data);
       els.signOut.hidden = !getToken();
       els.detail.hidden = false;
-      showStatus('', false);
-      els.detailHeading.focus();
+      showStatus(after ? after.message : '', false);
+      (after ? els.notifyHeading : els.detailHeading).focus();
     } catch (err) {
       handleError(err);
     }
@@ -236,6 +244,9 @@
       tr.appendChild(timeCell(f.updated_at));
       els.fieldRows.appendChild(tr);
     });
+
+    renderNotifications(data.conversation_id || id,
+      Array.isArray(data.notifications) ? data.notifications : []);
 
     els.history.replaceChildren();
     const extractions = Array.isArray(data.extractions) ? data.extractions : [];
@@ -268,6 +279,107 @@
     return li;
   }
 
+  /* ---------- notifications ---------- */
+
+  const TARGETS = { email: 'E-mail', webhook: 'Webhook' };
+  const TYPES = { 'lead.ready': 'New lead', 'lead.updated': 'Update' };
+
+  function tries(n) {
+    return n === 1 ? '1 try' : n + ' tries';
+  }
+
+  // "14:02" today, "Mar 3, 2025, 14:02" on another day (local time).
+  function shortTime(v) {
+    const date = parseTime(v);
+    if (Number.isNaN(date.getTime()) || date.toDateString() !== new Date().toDateString()) {
+      return formatTime(v);
+    }
+    return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  }
+
+  // The line's words before the error: "E-mail · New lead · sent 14:02 (1 try)".
+  function notificationText(n) {
+    const attempts = typeof n.attempts === 'number' ? n.attempts : 0;
+    let state;
+    if (n.status === 'sent') {
+      state = 'sent' + (isEmpty(n.sent_at) ? '' : ' ' + shortTime(n.sent_at)) + ' (' + tries(attempts) + ')';
+    } else if (n.status === 'failed') {
+      state = 'failed after ' + tries(attempts);
+    } else if (n.status === 'pending') {
+      state = isEmpty(n.last_error) ? (attempts ? 'sending again soon' : 'waiting to be sent') : 'retrying';
+    } else {
+      state = asText(n.status);
+    }
+    return [TARGETS[n.target] || asText(n.target), TYPES[n.type] || asText(n.type), state].join(' · ');
+  }
+
+  function renderNotifications(convId, list) {
+    els.notifications.replaceChildren();
+    list.forEach((n) => {
+      if (!n || typeof n !== 'object') return;
+      const li = document.createElement('li');
+      li.dataset.id = String(n.id);
+      li.dataset.status = String(n.status);
+      li.dataset.target = String(n.target);
+      const line = document.createElement('span');
+      line.className = 'notify-line';
+      line.textContent = notificationText(n);
+      if (n.status === 'sent' && !isEmpty(n.sent_at)) line.title = String(n.sent_at);
+      if (n.status !== 'sent' && !isEmpty(n.last_error)) {
+        // The server's words (a status, a refusal): text, never markup.
+        const err = document.createElement('span');
+        err.className = 'notify-error';
+        err.textContent = String(n.last_error);
+        line.append(' — ', err);
+      }
+      li.appendChild(line);
+      if (n.status === 'failed') {
+        const again = document.createElement('button');
+        again.type = 'button';
+        again.className = 'btn btn-secondary btn-small';
+        again.dataset.action = 'notify-retry';
+        again.textContent = 'Send again';
+        again.setAttribute('aria-label', 'Send again: ' + notificationText(n));
+        again.addEventListener('click', () => retryNotification(convId, String(n.id), again));
+        li.appendChild(again);
+      }
+      els.notifications.appendChild(li);
+    });
+    if (!els.notifications.childElementCount) {
+      const li = document.createElement('li');
+      li.textContent = 'None. The firm is told by e-mail or webhook (when set up) once a lead has a ' +
+        'name and a phone number or e-mail address.';
+      li.className = 'empty-value';
+      els.notifications.appendChild(li);
+    }
+  }
+
+  async function retryNotification(convId, id, button) {
+    button.disabled = true;
+    showStatus('Sending again…', false);
+    let message;
+    try {
+      const res = await api('/api/leads/' + encodeURIComponent(convId) + '/notifications/' +
+        encodeURIComponent(id) + '/retry', 'POST', [404, 409]);
+      // Read the answer to its end (202 {"status":"pending"}, or the error).
+      await res.json().catch(() => null);
+      if (res.status === 409) {
+        message = 'That notification is no longer failed: nothing to send again.';
+      } else if (res.status === 404) {
+        message = 'That notification is gone.';
+      } else {
+        message = 'It will be sent again in a moment.';
+      }
+    } catch (err) {
+      button.disabled = false;
+      handleError(err);
+      return;
+    }
+    // Read the lead again, unless staff went back to the list meanwhile.
+    if (els.detail.hidden) showStatus(message, false);
+    else await showDetail(convId, { message });
+  }
+
   /* ---------- CSV ---------- */
 
   async function downloadCsv(e) {
@@ -293,7 +405,11 @@
   /* ---------- navigation ---------- */
 
   // The hash keeps the open lead, so Back and reload behave as expected.
+  // The link in a notification (e-mail, webhook) is leads.html#ID: it
+  // opens that lead, and the address becomes #lead/ID.
   function route() {
+    const bare = /^#([A-Za-z0-9_-]{8,})$/.exec(location.hash);
+    if (bare) history.replaceState(null, '', '#lead/' + bare[1]);
     const m = /^#lead\/(.+)$/.exec(location.hash);
     if (m) {
       let id;
@@ -322,6 +438,7 @@
       els.rows.replaceChildren();
       els.fieldRows.replaceChildren();
       els.history.replaceChildren();
+      els.notifications.replaceChildren();
       askForToken('Signed out.');
     });
     els.refresh.addEventListener('click', showList);

@@ -418,10 +418,12 @@ class BundleCGI(SiteCase):
         os.chmod(s.extractor, 0o755)
         r = s.run([s.extractor, "--sweep"], plain_env(), s.home)
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
-        self.assertEqual(r.stdout, b"sweep: 0 job(s) pending again, 1 run\n")
+        self.assertEqual(r.stdout, b"sweep: 0 job(s) pending again, 1 run; "
+                         b"0 notification(s) pending again, 0 tried\n")
         self.assertEqual(s.jobs(), [("done",)])
         r = s.run([s.extractor, "--sweep"], plain_env(), s.home)
-        self.assertEqual(r.stdout, b"sweep: 0 job(s) pending again, 0 run\n")
+        self.assertEqual(r.stdout, b"sweep: 0 job(s) pending again, 0 run; "
+                         b"0 notification(s) pending again, 0 tried\n")
 
 
 class CheckAsAccount(SiteCase):
@@ -710,7 +712,8 @@ class ExtractCommands(unittest.TestCase):
                          0)
         r = self.run_extract(["--sweep"], db)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, b"sweep: 0 job(s) pending again, 0 run\n")
+        self.assertEqual(r.stdout, b"sweep: 0 job(s) pending again, 0 run; "
+                         b"0 notification(s) pending again, 0 tried\n")
 
     def test_init_as_root_wants_an_owner(self):
         if not ROOT:

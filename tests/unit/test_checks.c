@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "checks.h"
+#include "config.h"
 
 static struct checks	cs;
 
@@ -384,6 +385,24 @@ test_curl_and_root(void)
 	checks_init(&cs);
 	checks_curl(&cs, NULL, NULL, 0);
 	findings(__LINE__, 1, "libcurl is missing", NULL);
+
+	checks_init(&cs);
+	checks_notify(&cs, 0, "", 0, 1, 1, 0);
+	findings(__LINE__, 0, "lead delivery is off", "INTAKE_PUBLIC_URL");
+	checks_init(&cs);
+	checks_notify(&cs, CONFIG_TARGET_EMAIL, "a@b.example, c@d.example", 0,
+	    1, 1, 1);
+	findings(__LINE__, 0, "lead e-mail to 2 recipients", "webhook");
+	checks_init(&cs);
+	checks_notify(&cs, CONFIG_TARGET_EMAIL, "a@b.example", 1, 1, 0, 1);
+	findings(__LINE__, 1, "cannot send e-mail (no smtps)", NULL);
+	checks_init(&cs);
+	checks_notify(&cs, CONFIG_TARGET_EMAIL, "a@b.example", 0, 0, 1, 1);
+	findings(__LINE__, 1, "cannot send e-mail (no smtp)", NULL);
+	checks_init(&cs);
+	checks_notify(&cs, CONFIG_TARGET_WEBHOOK, "", 0, 0, 0, 0);
+	findings(__LINE__, 0, "lead webhook on", "e-mail to");
+	findings(__LINE__, 0, "carry no link to the lead", NULL);
 
 	checks_init(&cs);
 	checks_root(&cs, &acct, "/h/p/api/intake.cgi");

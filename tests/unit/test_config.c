@@ -374,6 +374,248 @@ env_clear(void)
 	}
 }
 
+/*
+ * config_notify: the delivery settings, given as config lines (one a
+ * '\n'), then checked together.  Every value a secret could be in holds
+ * "S3CRET", which no reason may show.
+ */
+#define HOOK_KEY	"whsec_S3CRETS3CRETS3CRETS3CRETS3CRETS3" /* 24 bytes */
+#define MAIL_OK		"NOTIFY_EMAIL = desk@example.com\n" \
+			"SMTP_URL = smtp://mail.example.com:587\n" \
+			"SMTP_FROM = intake@example.com\n" \
+			"SMTP_USER = intake\nSMTP_PASSWORD = pw-S3CRET\n"
+#define HOOK_OK		"WEBHOOK_URL = https://hooks.example.com/in\n" \
+			"WEBHOOK_SECRET = " HOOK_KEY "\n"
+#define NONE		0u
+#define MAIL		CONFIG_TARGET_EMAIL
+#define HOOK		CONFIG_TARGET_WEBHOOK
+
+static const struct notify_row {
+	const char	*lines;
+	int		 want;
+	const char	*err;		/* on -1: in the reason */
+	unsigned	 targets;	/* on 0 */
+	const char	*backoff;	/* on 0, when not NULL: the waits */
+	int		 line;
+} notify_rows[] = {
+	/* The defaults: nothing to send, six waits. */
+	{ "", 0, NULL, NONE, "30,120,600,3600,21600,86400", __LINE__ },
+	/* Backoff: whole seconds, 1 to 30 days, up to 16, spaces around. */
+	{ "NOTIFY_BACKOFF_S = 1,2", 0, NULL, NONE, "1,2", __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 5", 0, NULL, NONE, "5", __LINE__ },
+	{ "NOTIFY_BACKOFF_S = \" 1 , 2 ,3 \"", 0, NULL, NONE, "1,2,3",
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1\t,\t2", 0, NULL, NONE, "1,2", __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 2592000", 0, NULL, NONE, "2592000", __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", 0,
+	    NULL, NONE, "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17",
+	    -1, "NOTIFY_BACKOFF_S", NONE, NULL, __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 2592001", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 99999999999999999999", -1, "NOTIFY_BACKOFF_S",
+	    NONE, NULL, __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 0", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 30,0", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = -5", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1,-5", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1,2,", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = ,1", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1,,2", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1 2", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 1.5", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = 30s", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S = soon", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+	{ "NOTIFY_BACKOFF_S =", -1, "NOTIFY_BACKOFF_S", NONE, NULL,
+	    __LINE__ },
+
+	/* E-mail: on with recipients, an smtp(s) URL and a From. */
+	{ MAIL_OK, 0, NULL, MAIL, NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = a@example.com, b@example.org,c@x.example",
+	    0, NULL, MAIL, NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = Desk@Example.COM", 0, NULL, MAIL, NULL,
+	    __LINE__ },
+	{ MAIL_OK "SMTP_URL = smtps://mail.example.com", 0, NULL, MAIL, NULL,
+	    __LINE__ },
+	{ MAIL_OK "SMTP_URL = SMTP://127.0.0.1:2525", 0, NULL, MAIL, NULL,
+	    __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = not-an-address", -1, "NOTIFY_EMAIL", NONE,
+	    NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = a@example.com,,b@example.org", -1,
+	    "NOTIFY_EMAIL", NONE, NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = a@example.com,", -1, "NOTIFY_EMAIL", NONE,
+	    NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = a@example.com b@example.org", -1,
+	    "NOTIFY_EMAIL", NONE, NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = a@example.com;b@example.org", -1,
+	    "NOTIFY_EMAIL", NONE, NULL, __LINE__ },
+	/* As written: what field_normalise would tidy up must not reach
+	   RCPT TO or a header (brackets, mailto:, controls, format). */
+	{ MAIL_OK "NOTIFY_EMAIL = <a@example.com>", -1, "NOTIFY_EMAIL",
+	    NONE, NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = mailto:a@example.com", -1, "NOTIFY_EMAIL",
+	    NONE, NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = a@example.com\x01", -1, "NOTIFY_EMAIL",
+	    NONE, NULL, __LINE__ },
+	{ MAIL_OK "NOTIFY_EMAIL = a@exam\xe2\x80\x8bple.com", -1,
+	    "NOTIFY_EMAIL", NONE, NULL, __LINE__ },
+	{ MAIL_OK "SMTP_FROM = <intake@example.com>", -1, "SMTP_FROM", NONE,
+	    NULL, __LINE__ },
+	/* The URL: smtp:// or smtps:// and a host, nothing else. */
+	{ MAIL_OK "SMTP_URL = http://mail.example.com", -1, "SMTP_URL", NONE,
+	    NULL, __LINE__ },
+	{ MAIL_OK "SMTP_URL = mail.example.com:25", -1, "SMTP_URL", NONE,
+	    NULL, __LINE__ },
+	{ MAIL_OK "SMTP_URL = smtp://", -1, "SMTP_URL", NONE, NULL,
+	    __LINE__ },
+	{ MAIL_OK "SMTP_URL = smtp://mail example.com", -1, "SMTP_URL",
+	    NONE, NULL, __LINE__ },
+	{ MAIL_OK "SMTP_URL = ftp://u:S3CRET@mail.example.com", -1,
+	    "SMTP_URL", NONE, NULL, __LINE__ },
+	{ MAIL_OK "SMTP_URL =", -1, "SMTP_URL", NONE, NULL, __LINE__ },
+	/* The From: required, one address. */
+	{ MAIL_OK "SMTP_FROM =", -1, "SMTP_FROM", NONE, NULL, __LINE__ },
+	{ MAIL_OK "SMTP_FROM = a@example.com,b@example.com", -1,
+	    "SMTP_FROM", NONE, NULL, __LINE__ },
+	{ MAIL_OK "SMTP_FROM = intake", -1, "SMTP_FROM", NONE, NULL,
+	    __LINE__ },
+	/* A mail server and nobody to write to. */
+	{ "SMTP_URL = smtp://mail.example.com", -1, "NOTIFY_EMAIL", NONE,
+	    NULL, __LINE__ },
+	{ "SMTP_URL = smtp://u:S3CRET@mail.example.com\n"
+	    "SMTP_PASSWORD = S3CRET", -1, "NOTIFY_EMAIL", NONE, NULL,
+	    __LINE__ },
+
+	/* Webhook: http or https, a whsec_ key. */
+	{ HOOK_OK, 0, NULL, HOOK, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = http://127.0.0.1:9000/hook", 0, NULL, HOOK,
+	    NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_SECRET = S3CRETS3CRETS3CRETS3CRETS3CRETS3", 0, NULL,
+	    HOOK, NULL, __LINE__ },
+	/* Unpadded, as the reference libraries take it. */
+	{ HOOK_OK "WEBHOOK_SECRET = whsec_S3CRETS3CRETS3CRETS3CRETS3CRETS3CR",
+	    0, NULL, HOOK, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = ftp://hooks.example.com/in", -1,
+	    "WEBHOOK_URL", NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = file:///etc/passwd", -1, "WEBHOOK_URL",
+	    NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = javascript:alert(1)", -1, "WEBHOOK_URL",
+	    NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = gopher://hooks.example.com", -1,
+	    "WEBHOOK_URL", NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = hooks.example.com/in", -1, "WEBHOOK_URL",
+	    NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = https://", -1, "WEBHOOK_URL", NONE, NULL,
+	    __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = https://hooks.example.com/a b", -1,
+	    "WEBHOOK_URL", NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_URL = https://u:S3CRET@hooks\x01.example.com/", -1,
+	    "WEBHOOK_URL", NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_SECRET =", -1, "WEBHOOK_SECRET", NONE, NULL,
+	    __LINE__ },
+	{ "WEBHOOK_URL = https://hooks.example.com/in", -1, "WEBHOOK_SECRET",
+	    NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_SECRET = whsec_S3CRET!S3CRETS3CRETS3CRETS3", -1,
+	    "WEBHOOK_SECRET", NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_SECRET = whsec_S3CRETS3CRET", -1,
+	    "WEBHOOK_SECRET", NONE, NULL, __LINE__ },
+	{ HOOK_OK "WEBHOOK_SECRET = S3CRET-not-base64", -1, "WEBHOOK_SECRET",
+	    NONE, NULL, __LINE__ },
+
+	/* Both, and the link's base. */
+	{ MAIL_OK HOOK_OK, 0, NULL, MAIL | HOOK, NULL, __LINE__ },
+	{ MAIL_OK HOOK_OK "NOTIFY_BACKOFF_S = 60", 0, NULL, MAIL | HOOK, "60",
+	    __LINE__ },
+	{ "PUBLIC_URL = https://intake.example.com", 0, NULL, NONE, NULL,
+	    __LINE__ },
+	{ "PUBLIC_URL = ftp://intake.example.com", -1, "PUBLIC_URL", NONE,
+	    NULL, __LINE__ },
+};
+
+static void
+test_notify(void)
+{
+	const struct notify_row	*t;
+	static struct config	 c;
+	char			 err[256], line[512], got[512];
+	const char		*p, *e;
+	size_t			 i, k, n;
+	int			 rc;
+
+	for (i = 0; i < sizeof(notify_rows) / sizeof(notify_rows[0]); i++) {
+		t = &notify_rows[i];
+		config_defaults(&c);
+		for (p = t->lines; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+			e = p + strcspn(p, "\n");
+			n = (size_t)(e - p) < sizeof(line) ? (size_t)(e - p) :
+			    sizeof(line) - 1;
+			memcpy(line, p, n);
+			line[n] = '\0';
+			rc = config_line(&c, line, err, sizeof(err));
+			CHECK_AT(t->line, rc == 0, "config_line(\"%s\"): %s",
+			    line, err);
+		}
+		memset(err, 0, sizeof(err));
+		rc = config_notify(&c, err, sizeof(err));
+		CHECK_AT(t->line, rc == t->want, "config_notify: rc %d, want "
+		    "%d (%s)", rc, t->want, err);
+		CHECK_AT(t->line, strstr(err, "S3CRET") == NULL, "reason "
+		    "\"%s\" shows a secret", err);
+		if (rc == -1 && t->want == -1 && t->err != NULL)
+			CHECK_AT(t->line, strstr(err, t->err) != NULL, "reason "
+			    "\"%s\" does not name %s", err, t->err);
+		if (rc != 0 || t->want != 0)
+			continue;
+		CHECK_AT(t->line, c.notify_targets == t->targets, "targets "
+		    "%#x, want %#x", c.notify_targets, t->targets);
+		if (t->backoff == NULL)
+			continue;
+		got[0] = '\0';
+		for (k = 0; k < c.nbackoff; k++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			    "%s%ld", k > 0 ? "," : "", c.backoff_s[k]);
+		CHECK_AT(t->line, strcmp(got, t->backoff) == 0, "backoff "
+		    "\"%s\", want \"%s\"", got, t->backoff);
+	}
+}
+
+/* The load runs config_notify after the environment, which it names. */
+static void
+test_notify_load(void)
+{
+	static struct config	 c;
+	char			 err[512];
+	int			 rc;
+
+	env_clear();
+	setenv("INTAKE_WEBHOOK_URL", "https://hooks.example.com/in", 1);
+	setenv("INTAKE_WEBHOOK_SECRET", "whsec_S3CRET", 1);
+	err[0] = '\0';
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == -1 && strstr(err, "WEBHOOK_SECRET") != NULL &&
+	    strstr(err, "S3CRET") == NULL, "env secret too short: rc %d, "
+	    "\"%s\"", rc, err);
+	setenv("INTAKE_WEBHOOK_SECRET", HOOK_KEY, 1);
+	setenv("INTAKE_NOTIFY_BACKOFF_S", "10,20", 1);
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == 0 && c.notify_targets == CONFIG_TARGET_WEBHOOK &&
+	    c.nbackoff == 2 && c.backoff_s[1] == 20, "env webhook: rc %d "
+	    "(%s), targets %#x, %zu waits", rc, rc == 0 ? "" : err,
+	    c.notify_targets, c.nbackoff);
+	env_clear();
+}
+
 /* Write text to a new temporary file; its name into path. */
 static void
 file_write(char *path, size_t pathsz, const char *text)
@@ -842,10 +1084,12 @@ main(void)
 	test_defaults();
 	test_line();
 	test_line_sequence();
+	test_notify();
 	test_load_defaults();
 	test_load_file();
 	test_load_file_errors();
 	test_load_missing();
+	test_notify_load();
 	test_load_prompt();
 	test_discover();
 	return check_done("config");

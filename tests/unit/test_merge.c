@@ -5,7 +5,10 @@
  * extractions gives the same lead.  Random sets of extractions are merged
  * in many random orders, in memory and through lead_merge into SQLite
  * (one database per order), and concurrently from several processes into
- * one database; every result must equal the first.
+ * one database; every result must equal the first.  The outbox follows
+ * the lead: whatever the order, a lead that ends ready has exactly one
+ * lead.ready per target, one that does not has none, and no target ever
+ * has two lead.updated pending.
  */
 #include <sys/wait.h>
 
@@ -18,7 +21,11 @@
 #include "db.h"
 #include "lead.h"
 #include "merge.h"
+#include "ready.h"
 #include "store.h"
+
+/* Both targets on: lead_merge queues for each (nothing is sent here). */
+static struct config	notify_cfg;
 
 static const struct {
 	const char	*in;
@@ -133,6 +140,31 @@ same(const struct extraction *a, const int *ta, const struct extraction *b,
 	return 1;
 }
 
+/* The outbox agrees with the lead want: 1, else 0. */
+static int
+outbox_ok(sqlite3 *db, const struct extraction *want)
+{
+	sqlite3_stmt	*s;
+	int		 ok = 1;
+
+	s = db_prepare(db, "SELECT target, sum(type = 'lead.ready'), "
+	    "sum(type = 'lead.updated' AND status = 'pending') FROM "
+	    "notifications GROUP BY target");
+	if (s == NULL)
+		return 0;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		if (sqlite3_column_int(s, 1) != ready_is(want) ||
+		    sqlite3_column_int(s, 2) > 1)
+			ok = 0;
+	sqlite3_finalize(s);
+	s = db_prepare(db, "SELECT count(DISTINCT target) FROM notifications");
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW ||
+	    sqlite3_column_int(s, 0) != (ready_is(want) ? 2 : 0))
+		ok = 0;
+	sqlite3_finalize(s);
+	return ok;
+}
+
 static sqlite3 *
 fresh_db(const char *path)
 {
@@ -174,6 +206,8 @@ main(void)
 		    "merge_wins(%s) != %d", rows[i].in, rows[i].want);
 	}
 
+	config_defaults(&notify_cfg);
+	notify_cfg.notify_targets = CONFIG_TARGET_EMAIL | CONFIG_TARGET_WEBHOOK;
 	srand(20261121);
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -200,11 +234,11 @@ main(void)
 			}
 			shuffle(idx, NEXTR);
 			for (i = 0; i < NEXTR; i++)
-				lead_merge(db, "c1", set[idx[i]].turn,
-				    LEAD_SOURCE_RULES, &set[idx[i]].e, 0, NULL);
+				lead_merge(db, &notify_cfg, "c1",
+				    set[idx[i]].turn, LEAD_SOURCE_RULES, &set[idx[i]].e, 0, NULL);
 			extraction_clear(&got);
 			lead_load(db, "c1", &got, gt);
-			ok = same(&want, wt, &got, gt);
+			ok = same(&want, wt, &got, gt) && outbox_ok(db, &want);
 			sqlite3_close_v2(db);
 		}
 		CHECK(ok, "round %d: lead_merge result depends on order",
@@ -221,8 +255,8 @@ main(void)
 			if ((pids[i] = fork()) == 0) {
 				sqlite3	*cdb = db_open(path, 5000);
 
-				_exit(cdb == NULL || lead_merge(cdb, "c1",
-				    set[i].turn, LEAD_SOURCE_MODEL,
+				_exit(cdb == NULL || lead_merge(cdb,
+				    &notify_cfg, "c1", set[i].turn, LEAD_SOURCE_MODEL,
 				    &set[i].e, 0, NULL) == -1 ? 1 : 0);
 			}
 		}
@@ -237,6 +271,8 @@ main(void)
 		lead_load(db, "c1", &got, gt);
 		CHECK(same(&want, wt, &got, gt), "round %d: concurrent merge "
 		    "differs", round);
+		CHECK(outbox_ok(db, &want), "round %d: concurrent merges "
+		    "queued the wrong notifications", round);
 		{
 			sqlite3_stmt	*s = db_prepare(db, "SELECT count(*) "
 			    "FROM extractions");

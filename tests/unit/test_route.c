@@ -16,7 +16,7 @@
 
 static const char *const route_names[ROUTE__MAX] = {
 	"NOT_FOUND", "BAD_METHOD", "HEALTH", "CONV_CREATE", "CONV_GET",
-	"MESSAGES", "EVENTS", "CANCEL", "LEADS", "LEAD",
+	"MESSAGES", "EVENTS", "CANCEL", "LEADS", "LEAD", "NOTIFY_RETRY",
 };
 
 static const char *
@@ -236,6 +236,59 @@ test_match(void)
 	}
 }
 
+/* The route with two {id}s: both taken, each checked on its own. */
+static const struct two_row {
+	const char	*method;
+	const char	*path;
+	enum route_id	 want;
+	const char	*arg, *arg2;
+	int		 line;
+} two_rows[] = {
+	{ "POST", "/api/leads/abc/notifications/msg_x1/retry",
+	    ROUTE_NOTIFY_RETRY, "abc", "msg_x1", __LINE__ },
+	{ "POST", "/api/leads/" ID64 "/notifications/" ID64 "/retry",
+	    ROUTE_NOTIFY_RETRY, ID64, ID64, __LINE__ },
+	{ "GET", "/api/leads/abc/notifications/n/retry", ROUTE_BAD_METHOD,
+	    "", "", __LINE__ },
+	{ "HEAD", "/api/leads/abc/notifications/n/retry", ROUTE_BAD_METHOD,
+	    "", "", __LINE__ },
+	{ "POST", "/api/leads/abc/notifications/" ID65 "/retry",
+	    ROUTE_NOT_FOUND, "", "", __LINE__ },
+	{ "POST", "/api/leads/abc/notifications//retry", ROUTE_NOT_FOUND, "",
+	    "", __LINE__ },
+	{ "POST", "/api/leads/abc/notifications/a.b/retry", ROUTE_NOT_FOUND,
+	    "", "", __LINE__ },
+	{ "POST", "/api/leads/abc/notifications/n/retry/", ROUTE_NOT_FOUND,
+	    "", "", __LINE__ },
+	{ "POST", "/api/leads/abc/notifications/n", ROUTE_NOT_FOUND, "", "",
+	    __LINE__ },
+	{ "POST", "/api/leads/abc/notifications", ROUTE_NOT_FOUND, "", "",
+	    __LINE__ },
+	/* One {id} routes leave the second empty. */
+	{ "GET", "/api/leads/abc", ROUTE_LEAD, "abc", "", __LINE__ },
+};
+
+static void
+test_two_ids(void)
+{
+	const struct two_row	*t;
+	struct route		 r;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(two_rows) / sizeof(two_rows[0]); i++) {
+		t = &two_rows[i];
+		memset(&r, 0xa5, sizeof(r));
+		CHECK_AT(t->line, route_match(t->method, t->path, &r) ==
+		    t->want, "%s %s: got %s, want %s", t->method, t->path,
+		    rname(r.id), rname(t->want));
+		CHECK_AT(t->line, memchr(r.arg, '\0', sizeof(r.arg)) != NULL &&
+		    strcmp(r.arg, t->arg) == 0 &&
+		    memchr(r.arg2, '\0', sizeof(r.arg2)) != NULL &&
+		    strcmp(r.arg2, t->arg2) == 0, "args: got \"%.*s\" \"%.*s\"",
+		    (int)sizeof(r.arg), r.arg, (int)sizeof(r.arg2), r.arg2);
+	}
+}
+
 /* A long path, far past any buffer, is simply not found. */
 static void
 test_match_long(void)
@@ -375,6 +428,7 @@ main(void)
 {
 	test_match();
 	test_match_long();
+	test_two_ids();
 	test_path();
 	test_path_long();
 	return check_done("route");
