@@ -19,13 +19,10 @@
  * MAX_SECONDS.
  */
 #define _GNU_SOURCE
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +38,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "bench.h"
 #include "util.h"
 
 #define REQ_MAX		(256 * 1024)	/* a larger request is refused */
@@ -325,17 +323,13 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_in	 sa;
-	struct sigaction	 act;
-	struct rlimit		 rl;
 	struct timeval		 tv = { 1, 0 };
 	pthread_attr_t		 attr;
 	pthread_t		 tid;
-	socklen_t		 slen = sizeof(sa);
 	const char		*secret = NULL, *b;
 	int64_t			 deadline;
 	long			 max_s = 900;
-	int			 lfd, fd, ch, port = 0, one = 1, pad;
+	int			 lfd, fd, ch, port = 0, pad;
 
 	while ((ch = getopt(argc, argv, "p:d:s:m:")) != -1)
 		switch (ch) {
@@ -362,38 +356,15 @@ main(int argc, char *argv[])
 		}
 		keylen -= pad;
 	}
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = on_signal;	/* no SA_RESTART: accept returns */
-	sigaction(SIGTERM, &act, NULL);
-	sigaction(SIGINT, &act, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		perror("socket");
-		return 1;
-	}
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* accept wakes up every second to look at the clock. */
-	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    listen(lfd, 4096) == -1 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &slen) == -1) {
-		perror("bind/listen");
-		return 1;
-	}
+	bench_serve_init(on_signal);	/* no SA_RESTART: accept returns */
+	bench_fd_max();
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	printf("port %d\n", ntohs(sa.sin_port));
-	fflush(stdout);
+	if ((lfd = bench_listen(port, SOCK_STREAM | SOCK_CLOEXEC)) == -1)
+		return 1;
+	/* accept wakes up every second to look at the clock. */
+	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
 	deadline = util_mono_us() + (int64_t)max_s * 1000000;
 	while (!stop && util_mono_us() < deadline) {

@@ -29,13 +29,11 @@
  * BTAG<worker>x<turn> that the mock logs.
  */
 #define _GNU_SOURCE
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "util.h"
 
 enum err {
@@ -324,10 +323,7 @@ http_do(int port, const char *req, size_t reqlen, struct resp *r,
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
+	bench_loopback(&sa, port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		tu->err = E_CONNECT;
 		close(fd);
@@ -706,7 +702,6 @@ main(int argc, char *argv[])
 	struct worker	*ws;
 	struct vec	 ttfd = { 0 }, gap = { 0 }, dead = { 0 },
 			 dead_eof = { 0 }, total = { 0 };
-	struct rlimit	 rl;
 	pthread_attr_t	 attr;
 	long		 ok = 0, errs[E__MAX] = { 0 }, ndeltas = 0;
 	int64_t		 t_end;
@@ -740,10 +735,7 @@ main(int argc, char *argv[])
 		return usage();
 	if (o.mode == 1)
 		o.port = o.mock_port;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	bench_fd_max();
 	if ((ws = calloc((size_t)o.conc, sizeof(*ws))) == NULL)
 		return 1;
 	pthread_barrier_init(&barrier, NULL, (unsigned)o.conc + 1);

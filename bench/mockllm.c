@@ -30,13 +30,10 @@
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "util.h"
 
 #define IN_MAX		(4 << 20)	/* a request larger than this is refused */
@@ -632,13 +630,10 @@ int
 main(int argc, char *argv[])
 {
 	struct epoll_event	 evs[MAXEV], ev;
-	struct sockaddr_in	 sa;
-	struct rlimit		 rl;
-	struct sigaction	 act;
-	socklen_t		 slen = sizeof(sa);
+	rlim_t			 fd_max;
 	int64_t			 deadline;
 	long			 max_s = 900;
-	int			 lfd, ch, n, i, port = 0, one = 1, to;
+	int			 lfd, ch, n, i, port = 0, to;
 
 	while ((ch = getopt(argc, argv, "p:t:d:f:x:c:lm:")) != -1)
 		switch (ch) {
@@ -652,44 +647,21 @@ main(int argc, char *argv[])
 		case 'm': max_s = atol(optarg); break;
 		default: return usage();
 		}
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = on_signal;
-	sigaction(SIGTERM, &act, NULL);
-	sigaction(SIGINT, &act, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	nconns_max = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
+	bench_serve_init(on_signal);
+	fd_max = bench_fd_max();
+	nconns_max = fd_max > 65536 ? 65536 : (int)fd_max;
 	if ((conns = calloc((size_t)nconns_max, sizeof(*conns))) == NULL)
 		return 1;
 
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		perror("socket");
-		return 1;
-	}
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    listen(lfd, 4096) == -1 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &slen) == -1) {
-		perror("bind/listen");
-		return 1;
-	}
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return 1;
+	if ((lfd = bench_listen(port, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1)
 		return 1;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.fd = -1;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
-	printf("port %d\n", ntohs(sa.sin_port));
-	fflush(stdout);
 
 	deadline = util_mono_us() + (int64_t)max_s * 1000000;
 	while (!stop && util_mono_us() < deadline) {

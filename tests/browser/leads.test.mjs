@@ -15,18 +15,11 @@
 // it is no longer failed afterwards.  The third answers the page with
 // made-up leads (a route in the browser) for what the real server cannot
 // be made to say on cue: markup in an error, a 409, a 404, a 401.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BASE, ORIGIN, SHOTS, newContext as baseContext, noIssues, check, eq, untilWith, getJson, test, main }
+  from './lib.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const TOP = path.resolve(HERE, '..', '..');
-const BASE = (process.argv[2] || '').replace(/\/*$/, '/');
-const ORIGIN = BASE ? new URL(BASE).origin : '';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.resolve(TOP, process.env.SCREENSHOT_DIR || 'build/test/screenshots');
-const ONLY = process.env.BROWSER_TEST_ONLY || '';
 const ADMIN = process.env.LEADS_ADMIN_TOKEN || '';
 const CONV = process.env.LEADS_CONV || '';
 const EMAIL_ID = process.env.LEADS_EMAIL_ID || '';
@@ -44,52 +37,18 @@ if (!BASE || !ADMIN || !CONV || !EMAIL_ID || !WEBHOOK_ID || !LINK_HASH) {
   process.exit(2);
 }
 
-/* ---------- what every page reports ---------- */
+/* ---------- helpers ---------- */
 
-const issues = [];
-const outsideRequests = [];
-
+// A fresh context, in English at UTC; opts.token: the admin token is in
+// sessionStorage before the page's script runs.
 async function newContext(browser, name, opts = {}) {
-  const ctx = await browser.newContext({
-    viewport: opts.viewport || { width: 1280, height: 800 },
-    serviceWorkers: 'block',
-    locale: 'en-GB',
-    timezoneId: 'UTC'
-  });
+  const ctx = await baseContext(browser, name, { ...opts, context: { locale: 'en-GB', timezoneId: 'UTC' } });
   if (opts.token) {
     await ctx.addInitScript(([k, v]) => {
       if (location.protocol === 'http:') sessionStorage.setItem(k, v);
     }, [TOKEN_KEY, opts.token]);
   }
-  await ctx.route((url) => url.origin !== ORIGIN, (route) => {
-    outsideRequests.push({ test: name, url: route.request().url() });
-    return route.abort('blockedbyclient');
-  });
-  const allow = opts.allow || [];
-  ctx.on('page', (page) => {
-    page.on('console', (msg) => {
-      if (msg.type() !== 'error') return;
-      if (!allow.some((re) => re.test(msg.text()))) issues.push({ test: name, kind: 'console', text: msg.text() });
-    });
-    page.on('pageerror', (err) => issues.push({ test: name, kind: 'pageerror', text: String(err && err.stack || err) }));
-    page.__requests = [];
-    page.on('request', (req) => page.__requests.push(req));
-  });
   return ctx;
-}
-
-/* ---------- helpers ---------- */
-
-class Fail extends Error {}
-
-function check(cond, what) {
-  if (!cond) throw new Fail(what);
-}
-
-function eq(got, want, what) {
-  if (JSON.stringify(got) !== JSON.stringify(want)) {
-    throw new Fail(what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
-  }
 }
 
 // What the notifications list shows, one object per line.
@@ -108,16 +67,8 @@ function shown(page) {
   }));
 }
 
-async function until(page, what, fn, arg, ms = WAIT_MS) {
-  try {
-    const h = await page.waitForFunction(fn, arg, { timeout: ms, polling: 50 });
-    return await h.jsonValue();
-  } catch (e) {
-    throw new Fail('timed out after ' + ms + ' ms waiting for ' + what + '; shown: ' +
-      JSON.stringify(await shown(page).catch(String)) + ', status line: ' +
-      JSON.stringify(await page.textContent('#leads-status').catch(String)));
-  }
-}
+const until = untilWith(async (page) => 'shown: ' + JSON.stringify(await shown(page).catch(String)) +
+  ', status line: ' + JSON.stringify(await page.textContent('#leads-status').catch(String)), WAIT_MS, 50);
 
 function lineOf(page, id, status) {
   return until(page, 'the line of ' + id + (status ? ' ' + status : ''), ([id, status]) => {
@@ -127,18 +78,11 @@ function lineOf(page, id, status) {
   }, [id, status]).then(async () => (await shown(page)).find((n) => n.id === id));
 }
 
-async function apiLead() {
-  const res = await fetch(BASE + 'api/leads/' + encodeURIComponent(CONV), {
-    headers: { Authorization: 'Bearer ' + ADMIN }, signal: AbortSignal.timeout(5000)
-  });
-  eq(res.status, 200, 'GET /api/leads/{id}');
-  return res.json();
+function apiLead() {
+  return getJson('api/leads/' + encodeURIComponent(CONV), ADMIN, 'GET /api/leads/{id}');
 }
 
 /* ---------- the tests ---------- */
-
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
 
 test('the list opens the lead: the e-mail sent, the webhook failed with its error as text', async (browser) => {
   // The first request goes without a token and is refused: the page asks.
@@ -294,64 +238,7 @@ test('made-up answers: markup stays text, pending with an error says retrying, 4
 });
 
 test('no console errors, page errors or requests off the server', async () => {
-  eq(issues.map((i) => '[' + i.test + '] ' + i.kind + ': ' + i.text), [], 'console errors / page errors');
-  eq(outsideRequests.map((o) => '[' + o.test + '] ' + o.url), [], 'requests to anything but ' + ORIGIN);
+  noIssues('console errors / page errors');
 });
 
-/* ---------- the runner ---------- */
-
-async function main() {
-  const chosen = tests.filter((t) => !ONLY || t.name.includes(ONLY));
-  console.log('plan ' + chosen.length);
-  let passed = 0;
-  let failed = 0;
-  let browser;
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 20000,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
-        '--metrics-recording-only', '--disable-domain-reliability', '--disable-client-side-phishing-detection',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
-      ]
-    });
-  } catch (e) {
-    console.log('FAIL launching ' + CHROMIUM + ': ' + e.message);
-    console.log('leads.test: 0 passed, ' + chosen.length + ' failed');
-    process.exit(1);
-  }
-  const t0 = Date.now();
-  for (const t of chosen) {
-    const start = Date.now();
-    let timer;
-    try {
-      await Promise.race([
-        t.fn(browser),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Fail('test took over ' + TEST_TIMEOUT_MS + ' ms')), TEST_TIMEOUT_MS);
-        })
-      ]);
-      passed++;
-      console.log('ok ' + t.name + ' (' + (Date.now() - start) + ' ms)');
-    } catch (e) {
-      failed++;
-      console.log('FAIL ' + t.name + ': ' + (e instanceof Fail ? e.message : (e && e.stack) || e));
-    } finally {
-      clearTimeout(timer);
-      for (const c of browser.contexts()) await c.close().catch(() => {});
-    }
-  }
-  await browser.close().catch(() => {});
-  console.log('(' + ((Date.now() - t0) / 1000).toFixed(1) + ' s)');
-  console.log('leads.test: ' + passed + ' passed, ' + failed + ' failed');
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((e) => {
-  console.log('FAIL runner: ' + ((e && e.stack) || e));
-  process.exit(1);
-});
+main('leads.test', TEST_TIMEOUT_MS);

@@ -16,18 +16,11 @@
 // a fresh browser context (its own localStorage), so each starts a fresh
 // conversation.  Timing facts are measured inside the page (a recorder
 // installed before the page's own script runs), not over the DevTools link.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const TOP = path.resolve(HERE, '..', '..');
-const BASE = (process.argv[2] || '').replace(/\/*$/, '/');
-const ORIGIN = BASE ? new URL(BASE).origin : '';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.resolve(TOP, process.env.SCREENSHOT_DIR || 'build/test/screenshots');
-const ONLY = process.env.BROWSER_TEST_ONLY || '';
+import {
+  TOP, BASE, ORIGIN, SHOTS, issues, newContext as baseContext, noIssues, Fail, check, eq, untilWith, getJson, test, main
+} from './lib.mjs';
 
 const TEST_TIMEOUT_MS = 25000;
 const REPLY_MS = 15000;          // a whole built-in reply, generously
@@ -44,10 +37,8 @@ if (!BASE) {
 
 /* ---------- what every page reports, gathered over the whole run ---------- */
 
-// Console errors, uncaught page errors, CSP violations, requests that left
-// the loopback server.  allow: regexps for failures a test causes on purpose.
-const issues = [];
-const outsideRequests = [];
+// Console errors, uncaught page errors and requests that left the loopback
+// server are noted by lib.mjs; CSP violations are added to its issues.
 // Requests whose URL holds a token (issue 10: tokens in URLs land in access
 // logs, proxies and history); every page of every test is watched.
 const tokenUrls = [];
@@ -101,39 +92,22 @@ function recorder() {
   else start();
 }
 
+// A fresh context with the recorder installed; opts as lib.mjs's newContext.
 async function newContext(browser, name, opts = {}) {
-  const ctx = await browser.newContext({
-    viewport: opts.viewport || { width: 1280, height: 800 },
-    serviceWorkers: 'block'
-  });
+  const ctx = await baseContext(browser, name, opts);
   await ctx.addInitScript(recorder);
   await ctx.exposeFunction('__report', (kind, text) => {
     issues.push({ test: name, kind, text });
   });
-  // Nothing but the server under test: anything else is refused and noted.
-  await ctx.route((url) => url.origin !== ORIGIN, (route) => {
-    outsideRequests.push({ test: name, url: route.request().url() });
-    return route.abort('blockedbyclient');
-  });
-  ctx.on('page', (page) => watch(page, name, opts.allow || []));
+  ctx.on('page', (page) => watch(page, name));
   return ctx;
 }
 
-function watch(page, name, allow) {
-  const allowed = (text) => allow.some((re) => re.test(text));
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const loc = msg.location();
-    const text = msg.text() + (loc && loc.url ? ' (' + loc.url + ':' + loc.lineNumber + ')' : '');
-    if (!allowed(text)) issues.push({ test: name, kind: 'console', text });
-  });
-  page.on('pageerror', (err) => {
-    issues.push({ test: name, kind: 'pageerror', text: String(err && err.stack || err) });
-  });
+// What the tests ask of a page's requests: the paths it POSTed to and the
+// API's answers; a token in a URL is noted for the last test.
+function watch(page, name) {
   page.__posts = [];
-  page.__requests = [];
   page.on('request', (req) => {
-    page.__requests.push(req);
     if (req.method() === 'POST') page.__posts.push(new URL(req.url()).pathname);
     if (/token=/i.test(req.url())) tokenUrls.push({ test: name, url: req.url() });
   });
@@ -145,18 +119,6 @@ function watch(page, name, allow) {
 }
 
 /* ---------- helpers ---------- */
-
-class Fail extends Error {}
-
-function check(cond, what) {
-  if (!cond) throw new Fail(what);
-}
-
-function eq(got, want, what) {
-  if (JSON.stringify(got) !== JSON.stringify(want)) {
-    throw new Fail(what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
-  }
-}
 
 async function dom(page) {
   try {
@@ -172,16 +134,7 @@ async function dom(page) {
 }
 
 // Wait for fn(arg) to be true in the page, at most ms; fail saying what.
-async function until(page, what, fn, arg, ms = REPLY_MS) {
-  try {
-    const h = await page.waitForFunction(fn, arg, { timeout: ms, polling: 20 });
-    return await h.jsonValue();
-  } catch (e) {
-    if (e instanceof Fail) throw e;
-    throw new Fail('timed out after ' + ms + ' ms waiting for ' + what +
-      '; page: ' + JSON.stringify(await dom(page)));
-  }
-}
+const until = untilWith(async (page) => 'page: ' + JSON.stringify(await dom(page)), REPLY_MS, 20);
 
 function assistants(page) {
   return page.$$eval(ASSISTANT, (els) => els.map((b) => ({
@@ -243,11 +196,9 @@ async function stored(page) {
 
 async function api(page) {
   const conv = await stored(page);
-  const res = await fetch(BASE + 'api/conversations/' + encodeURIComponent(conv.id), {
-    headers: { Authorization: 'Bearer ' + conv.token }, signal: AbortSignal.timeout(5000)
-  });
-  eq(res.status, 200, 'GET /api/conversations/{id} status');
-  return (await res.json()).messages;
+  const body = await getJson('api/conversations/' + encodeURIComponent(conv.id), conv.token,
+    'GET /api/conversations/{id} status');
+  return body.messages;
 }
 
 // The DOM's messages and the stored ones agree: role, text, status, id.
@@ -287,8 +238,6 @@ const role = (m, r) => m.filter((x) => x[0] === r);
 
 /* ---------- the tests ---------- */
 
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
 const notes = [];
 
 test('fast typist: the next message goes out the moment a reply ends, textarea never disabled', async (browser) => {
@@ -660,71 +609,8 @@ test('screenshots at phone and desktop size', async (browser) => {
 });
 
 test('no console errors, page errors, CSP violations or requests off the server', async () => {
-  const seen = issues.map((i) => '[' + i.test + '] ' + i.kind + ': ' + i.text);
-  eq(seen, [], 'console errors / page errors / CSP violations');
-  eq(outsideRequests.map((o) => '[' + o.test + '] ' + o.url), [], 'requests to anything but ' + ORIGIN);
+  noIssues('console errors / page errors / CSP violations');
   eq(tokenUrls.map((o) => '[' + o.test + '] ' + o.url), [], 'requests with token= in the URL');
 });
 
-/* ---------- the runner ---------- */
-
-async function main() {
-  const chosen = tests.filter((t) => !ONLY || t.name.includes(ONLY));
-  console.log('plan ' + chosen.length);
-  let passed = 0;
-  let failed = 0;
-  let browser;
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 20000,
-      // launch() gives the browser a fresh temporary profile of its own
-      // (--user-data-dir) and removes it at close.
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
-        '--metrics-recording-only', '--disable-domain-reliability', '--disable-client-side-phishing-detection',
-        // Belt and braces: no name resolves but the loopback address.
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
-      ]
-    });
-  } catch (e) {
-    console.log('FAIL launching ' + CHROMIUM + ': ' + e.message);
-    console.log('page.test: 0 passed, ' + chosen.length + ' failed');
-    process.exit(1);
-  }
-  const t0 = Date.now();
-  for (const t of chosen) {
-    const start = Date.now();
-    let timer;
-    try {
-      await Promise.race([
-        t.fn(browser),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Fail('test took over ' + TEST_TIMEOUT_MS + ' ms')), TEST_TIMEOUT_MS);
-        })
-      ]);
-      passed++;
-      console.log('ok ' + t.name + ' (' + (Date.now() - start) + ' ms)');
-    } catch (e) {
-      failed++;
-      console.log('FAIL ' + t.name + ': ' + (e instanceof Fail ? e.message : (e && e.stack) || e));
-    } finally {
-      clearTimeout(timer);
-      // A test that failed half-way may leave its context open.
-      for (const c of browser.contexts()) await c.close().catch(() => {});
-    }
-  }
-  await browser.close().catch(() => {});
-  for (const n of notes) console.log('NOTE ' + n);
-  console.log('(' + ((Date.now() - t0) / 1000).toFixed(1) + ' s)');
-  console.log('page.test: ' + passed + ' passed, ' + failed + ' failed');
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((e) => {
-  console.log('FAIL runner: ' + ((e && e.stack) || e));
-  process.exit(1);
-});
+main('page.test', TEST_TIMEOUT_MS, notes);

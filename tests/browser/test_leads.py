@@ -35,11 +35,8 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
-
-import harness  # noqa: E402
-from test_page import missing_tools  # noqa: E402
+import driver  # first: it puts tests/integration on the path
+import harness
 
 NAME = "leads_page"
 ADMIN = "leads-page-admin-token-0123456789"
@@ -47,13 +44,6 @@ PUBLIC_URL = "https://firm.example/intake/"
 KEY = bytes(range(1, 33))                    # the webhook key, 32 bytes
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
 SETTLE_S = 60       # the lead and its two notifications settling, at most
-NODE_TIMEOUT = 150
-
-
-def finish(passed, failed):
-    print("%s: %d passed, %d failed" % (NAME, passed, failed))
-    sys.stdout.flush()
-    sys.exit(1 if failed else 0)
 
 
 def aiosmtpd_python():
@@ -129,14 +119,14 @@ def lead(srv, conv):
 
 
 def main():
-    missing = missing_tools()
+    missing = driver.missing_tools()
     py = aiosmtpd_python()
     if py is None:
         missing.append("aiosmtpd (Debian package python3-aiosmtpd)")
     if missing:
         print("leads page tests cannot run, missing: %s; run scripts/deps.sh "
               "test" % ", ".join(missing))
-        finish(0, 1)
+        driver.finish(NAME, 0, 1)
 
     checks = []                 # (passed, name, why) of the checks here
 
@@ -206,28 +196,13 @@ def main():
             recv.pause = 4.0
             before = len(recv.seen)
 
-        base = "http://127.0.0.1:%d/" % srv.port
-        env = dict(os.environ)
-        env.setdefault("SCREENSHOT_DIR",
-                       os.path.join(harness.BUILD_DIR, "screenshots"))
-        env["TMPDIR"] = srv.tmp
-        env["LEADS_ADMIN_TOKEN"] = ADMIN
-        env["LEADS_CONV"] = conv
-        env["LEADS_WEBHOOK_ID"] = hook["id"]
-        env["LEADS_EMAIL_ID"] = got["email"]["id"]
-        env["LEADS_LINK_HASH"] = link.split("#", 1)[1]
-        try:
-            p = subprocess.run(
-                ["node", os.path.join(HERE, "leads.test.mjs"), base],
-                cwd=harness.TOP, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                timeout=NODE_TIMEOUT)
-            out = p.stdout.decode("utf-8", "replace")
-            rc = p.returncode
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b"").decode("utf-8", "replace")
-            out += "\nFAIL the browser run took over %d s and was killed\n" \
-                % NODE_TIMEOUT
+        out, rc = driver.run_node("leads.test.mjs", srv, {
+            "LEADS_ADMIN_TOKEN": ADMIN,
+            "LEADS_CONV": conv,
+            "LEADS_WEBHOOK_ID": hook["id"],
+            "LEADS_EMAIL_ID": got["email"]["id"],
+            "LEADS_LINK_HASH": link.split("#", 1)[1],
+        })
 
         # What arrived, counted by the receivers.
         with recv.lock:
@@ -264,29 +239,7 @@ def main():
             smtp.wait()
         recv.shutdown()
         recv.server_close()
-    sys.stdout.write(out)
-    if out and not out.endswith("\n"):
-        sys.stdout.write("\n")
-
-    plan = re.search(r"^plan (\d+)$", out, re.M)
-    planned = int(plan.group(1)) if plan else 1
-    passed = len(re.findall(r"^ok ", out, re.M))
-    failed = max(planned - passed, len(re.findall(r"^FAIL ", out, re.M)))
-    if rc not in (0, 1) and failed == 0:
-        failed = 1
-    for good, name, why in checks:
-        print("ok %s" % name if good else "FAIL %s: %s" % (name, why))
-        passed += good
-        failed += not good
-    found = srv.sanitizer_findings(False)
-    if found:
-        print("SANITIZER report in the server's logs:\n%s" % found)
-        failed += 1
-    if failed:
-        print("server log tail:\n%s" % srv.log_tail(30))
-    srv.cleanup()
-    print("(%.1f s with the server)" % (time.monotonic() - t0))
-    finish(passed, failed)
+    driver.report(NAME, srv, t0, out, rc, checks)
 
 
 if __name__ == "__main__":

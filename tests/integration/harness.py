@@ -24,6 +24,7 @@ temporary folders, INTAKE_TEST_VERBOSE=1 prints each test's name.
 import atexit
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -37,6 +38,12 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BUILD", "build/test")
 BUILD_DIR = BUILD if os.path.isabs(BUILD) else os.path.join(TOP, BUILD)
+EXTRACTOR = os.path.join(BUILD_DIR, "intake-extract")
+
+# A lead's fields (DESIGN.md), and the admin token of the suites that read
+# leads (LeadChecks): a new one each run.
+FIELDS = ("full_name", "phone", "email", "matter_type", "urgency", "summary")
+ADMIN = "admin-" + secrets.token_urlsafe(24)
 
 SOCK_TIMEOUT = 20.0          # any single socket wait
 START_TIMEOUT = 10.0         # lighttpd answering /api/health
@@ -145,6 +152,13 @@ def zombies():
         if st is not None and st[1] == "Z":
             out.append((pid, st[2], st[0]))
     return out
+
+
+def require_subreaper():
+    """become_subreaper(), or skip the module (call it from setUpModule)
+    where this process cannot be one."""
+    if not become_subreaper():
+        raise unittest.SkipTest("prctl(PR_SET_CHILD_SUBREAPER) failed")
 
 
 def become_subreaper():
@@ -544,8 +558,7 @@ class Server:
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith("INTAKE_")}
         self.env["INTAKE_DB"] = self.db_path
-        self.env["INTAKE_EXTRACTOR"] = os.path.join(BUILD_DIR,
-                                                    "intake-extract")
+        self.env["INTAKE_EXTRACTOR"] = EXTRACTOR
         self.env["INTAKE_WORD_DELAY_MS"] = str(word_delay_ms)
         # Suites make many conversations from one address in seconds:
         # the per-address limits are tested on their own, with a server
@@ -597,7 +610,7 @@ class Server:
         # Apache modes hand the folder to www-data afterwards).
         owner = ["--owner", "root"] if os.geteuid() == 0 else []
         init = subprocess.run(
-            [os.path.join(BUILD_DIR, "intake-extract"), "--init"] + owner,
+            [EXTRACTOR, "--init"] + owner,
             env=self.env, cwd=TOP, capture_output=True, timeout=30)
         if init.returncode != 0:
             raise HarnessError("intake-extract --init failed (%d): %s" %
@@ -1103,6 +1116,22 @@ def _test_ids(suite):
         else:
             yield t.id()
 
+
+class LeadChecks:
+    """Put before ServerTestCase in the bases of a class whose server has
+    INTAKE_ADMIN_TOKEN = ADMIN: the admin's reading of a lead."""
+
+    def admin(self, token=ADMIN):
+        return Server.auth(token)
+
+    def detail(self, conv):
+        """GET /api/leads/{conv}; None when 404."""
+        status, _, body = self.server.call("GET", "/api/leads/%s" % conv,
+                                           None, self.admin())
+        if status == 404:
+            return None
+        self.assertEqual(status, 200, body[:300])
+        return json.loads(body)
 
 
 class MockProviderMixin:

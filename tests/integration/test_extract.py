@@ -22,13 +22,11 @@ import io
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -36,12 +34,9 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 
 import harness  # noqa: E402
-from harness import (BUILD_DIR, TOP, ServerTestCase, collect,  # noqa: E402
-                     main)
+from harness import (ADMIN, EXTRACTOR, FIELDS, TOP,  # noqa: E402
+                     LeadChecks, ServerTestCase, collect, main)
 
-ADMIN = "admin-" + secrets.token_urlsafe(24)
-EXTRACTOR = os.path.join(BUILD_DIR, "intake-extract")
-FIELDS = ("full_name", "phone", "email", "matter_type", "urgency", "summary")
 CHAT = {"text": "Thank you. Could you tell me a little more?"}
 NULLS = {f: None for f in FIELDS}
 
@@ -56,19 +51,15 @@ def lead_json(**kw):
 
 
 def setUpModule():
-    if not harness.become_subreaper():
-        raise unittest.SkipTest("prctl(PR_SET_CHILD_SUBREAPER) failed")
+    harness.require_subreaper()
 
 
 def tearDownModule():
     harness.reap_adopted()
 
 
-class Checks:
+class Checks(LeadChecks):
     """Helpers shared by the classes (mixed into ServerTestCase)."""
-
-    def admin(self, token=ADMIN):
-        return {"Authorization": "Bearer %s" % token}
 
     def get_json(self, path, headers=None, want=200):
         status, hdrs, body = self.server.call("GET", path, None,
@@ -79,15 +70,6 @@ class Checks:
         self.assertTrue(hdrs.get("content-type", "").startswith(
             "application/json"), "GET %s: Content-Type %r" %
             (path, hdrs.get("content-type")))
-        return json.loads(body)
-
-    def detail(self, conv):
-        """GET /api/leads/{conv}; None when 404."""
-        status, _, body = self.server.call("GET", "/api/leads/%s" % conv,
-                                           None, self.admin())
-        if status == 404:
-            return None
-        self.assertEqual(status, 200, body[:300])
         return json.loads(body)
 
     def wait_detail(self, conv, pred, what, timeout=LEAD_WAIT):

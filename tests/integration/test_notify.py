@@ -49,13 +49,10 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 
 import harness  # noqa: E402
-from harness import (BUILD_DIR, TOP, ServerTestCase, collect,  # noqa: E402
-                     main)
+from harness import (ADMIN, BUILD_DIR, EXTRACTOR, FIELDS,  # noqa: E402
+                     TOP, LeadChecks, ServerTestCase, main)
 from smtp_server import SmtpProcess, peer_pid  # noqa: E402
 
-ADMIN = "admin-" + secrets.token_urlsafe(24)
-EXTRACTOR = os.path.join(BUILD_DIR, "intake-extract")
-FIELDS = ("full_name", "phone", "email", "matter_type", "urgency", "summary")
 NOTE_KEYS = {"id", "type", "target", "status", "attempts", "last_error",
              "sent_at"}
 PUBLIC_URL = "https://intake.firm.test"
@@ -83,8 +80,7 @@ def new_secret(nbytes=32):
 
 
 def setUpModule():
-    if not harness.become_subreaper():
-        raise unittest.SkipTest("prctl(PR_SET_CHILD_SUBREAPER) failed")
+    harness.require_subreaper()
     if not os.path.exists("/usr/bin/python3"):
         raise unittest.SkipTest("no /usr/bin/python3 (Debian's, with "
                                 "python3-aiosmtpd)")
@@ -303,18 +299,7 @@ def note_ids_of(srv, conv, target=None):
 # --------------------------------------------------------------------------
 # the checks every class shares
 
-class NotifyChecks:
-
-    def admin(self, token=ADMIN):
-        return {"Authorization": "Bearer %s" % token}
-
-    def detail(self, conv):
-        status, _, body = self.server.call("GET", "/api/leads/%s" % conv,
-                                           None, self.admin())
-        if status == 404:
-            return None
-        self.assertEqual(status, 200, body[:300])
-        return json.loads(body)
+class NotifyChecks(LeadChecks):
 
     def api_notes(self, conv):
         d = self.detail(conv)
@@ -346,46 +331,30 @@ class NotifyChecks:
             "%s sent" % (n, conv), timeout)
 
     def wait_quiet(self, timeout=60.0):
-        """No notification pending and no job pending or running: what an
-        earlier test left is over."""
+        """No job pending or running (so no notification to come), then
+        no notification pending: what an earlier test left is over."""
+        harness.reap_adopted()
+        self.server.quiesce(timeout)
+
         def quiet():
             harness.reap_adopted()
-            c = self.server.db()
-            try:
-                n = c.execute("SELECT count(*) FROM notifications WHERE "
-                              "status = 'pending'").fetchone()[0]
-                n += c.execute("SELECT count(*) FROM jobs WHERE state IN "
-                               "('pending', 'running')").fetchone()[0]
-                return n == 0
-            finally:
-                c.close()
-        self.server.wait_for(quiet, timeout, 0.1, "no notification pending "
-                             "and no job running")
+            return not self.server.query("SELECT 1 FROM notifications "
+                                         "WHERE status = 'pending'")
+        self.server.wait_for(quiet, timeout, 0.1, "no notification pending")
 
-    def lead(self, text=READY_TEXT):
-        """A new conversation and one turn: (conv, token, t_done, t_end),
-        t_end when this client saw the end of the response."""
-        conv, token = self.server.create_conversation()
-        r = self.server.post_message(conv, token, text)
-        try:
-            self.assertEqual(r.status, 200)
-            events = collect(r)
-        finally:
-            r.close()
+    def turn(self, conv, token, text):
+        """One turn that ends with done: (t_done, t_end), t_end when this
+        client saw the end of the response."""
+        r, events = self.server.turn(conv, token, text)
         self.assertTrue(events and events[-1].event == "done",
                         "the turn did not end with done: %r" % events[-3:])
         self.assertIsNotNone(r.t_end)
-        return conv, token, events[-1].t, r.t_end
-
-    def turn(self, conv, token, text):
-        r = self.server.post_message(conv, token, text)
-        try:
-            self.assertEqual(r.status, 200)
-            events = collect(r)
-        finally:
-            r.close()
-        self.assertTrue(events and events[-1].event == "done", events[-3:])
         return events[-1].t, r.t_end
+
+    def lead(self, text=READY_TEXT):
+        """A new conversation and one turn: (conv, token, t_done, t_end)."""
+        conv, token = self.server.create_conversation()
+        return (conv, token) + self.turn(conv, token, text)
 
     def mails(self, conv):
         """The accepted e-mails of conv's notifications, oldest first."""
@@ -811,15 +780,8 @@ class DeliveryTests(NotifyCase):
         conv, token = self.server.create_conversation()
         self.hook.plan(conv, {"sleep": 8, "status": 200}, then=200)
         self.smtp.set_control({"data_delay_s": 8})
-        r = self.server.post_message(conv, token, READY_TEXT)
-        try:
-            self.assertEqual(r.status, 200)
-            events = collect(r)
-        finally:
-            r.close()
-        self.assertEqual(events[-1].event, "done")
-        t_done = events[-1].t
-        dead = r.t_end - t_done
+        t_done, t_end = self.turn(conv, token, READY_TEXT)
+        dead = t_end - t_done
         self.assertLess(dead, 2.0, "the body ended %.2f s after done" % dead)
         # a second turn at once, while a delivery is in flight
         self.server.wait_for(lambda: self.hooks(conv), 20, 0.05,
@@ -1205,6 +1167,15 @@ class InjectionTests(harness.MockProviderMixin, NotifyCase):
             "('done', 'failed')", (conv,)), WAIT, 0.1, "the extraction")
         return conv
 
+    def settled_name(self, conv):
+        """After every delivery settled: the full_name the merge stored
+        (None when it refused it) and the lead's e-mails."""
+        _reap_sleep(SETTLE)
+        self.wait_quiet()
+        d = self.detail(conv)
+        return (d["fields"].get("full_name") if d else None,
+                self.mails(conv))
+
     def check_clean(self, m):
         self.assertTrue(m["head_ok"])
         self.assertEqual(sorted(m["rcpt_tos"]), sorted(RCPTS))
@@ -1250,11 +1221,7 @@ class InjectionTests(harness.MockProviderMixin, NotifyCase):
             "<evil@example.com>\r\nDATA\r\nSubject: smuggled\r\n\r\n"
             "hi\r\n.\r\nQUIT\r\n")
         self.wait_all_sent(conv2, 2)
-        _reap_sleep(SETTLE)
-        self.wait_quiet()
-        d1 = self.detail(conv1)
-        name1 = d1["fields"].get("full_name") if d1 else None
-        m1 = self.mails(conv1)
+        name1, m1 = self.settled_name(conv1)
         if name1 is None:
             self.assertEqual(m1, [], "an e-mail for a lead with no name")
         else:
@@ -1322,11 +1289,7 @@ class InjectionTests(harness.MockProviderMixin, NotifyCase):
     def test_09c_very_long_name(self):
         conv = self.model_lead(full_name=("Ann " + "B" * 4996),
                                phone="555-201-3344")
-        _reap_sleep(SETTLE)
-        self.wait_quiet()
-        d = self.detail(conv)
-        stored = d["fields"].get("full_name") if d else None
-        mails = self.mails(conv)
+        stored, mails = self.settled_name(conv)
         if stored is None:
             self.assertEqual(mails, [])
             return
