@@ -1505,8 +1505,9 @@ def report_notify(a, X):
     a("")
     a("(a) Ready leads with due notification rows (two leads made by the "
       "service, whose first tries found nobody listening, copied by SQL "
-      "with fresh ids) are sent by `intake-extract --sweep` run back to "
-      "back (one run sends at most 100) to bench/hookrecv, a C receiver "
+      "with fresh ids) are sent by `intake-extract --sweep` (run again "
+      "until nothing is due; one run sends all that is due) to "
+      "bench/hookrecv, a C receiver "
       "on loopback that checks every signature, or to aiosmtpd; the "
       "sender's CPU is wait4's, the receiver's /proc's. (b) Turns at "
       "10/s, two per conversation, whose first makes a lead ready, under "
