@@ -13,6 +13,7 @@
 #include "log.h"
 #include "query.h"
 #include "ratelimit.h"
+#include "request.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -105,8 +106,7 @@ api_auth_conv(struct ctx *c, int allow_query)
 	}
 }
 
-/* 1 when the request is the admin's (REMOTE_USER, or the admin token). */
-static int
+int
 api_admin(struct ctx *c)
 {
 	const char	*user = http_param(&c->h, "REMOTE_USER");
@@ -267,6 +267,38 @@ api_events(struct ctx *c)
 	slots_give(c->db, slot);
 }
 
+int
+api_body(struct ctx *c, char **body, size_t *len)
+{
+	*body = NULL;
+	*len = 0;
+	if (!request_is_json(http_param(&c->h, "CONTENT_TYPE"))) {
+		http_error(&c->h, ERR_MEDIA_TYPE, NULL);
+		return -1;
+	}
+	switch (http_read_body(&c->h, (size_t)c->cfg->body_max,
+	    c->cfg->body_timeout_ms, body, len)) {
+	case HTTP_BODY_OK:
+		return 0;
+	case HTTP_BODY_TOO_LARGE:
+		http_error(&c->h, ERR_TOO_LARGE, "The request body is too "
+		    "large.");
+		return -1;
+	case HTTP_BODY_TIMEOUT:
+		http_error(&c->h, ERR_TIMEOUT, NULL);
+		return -1;
+	case HTTP_BODY_NO_MEMORY:
+		log_warnx("out of memory reading a request body");
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return -1;
+	case HTTP_BODY_BAD:
+	default:
+		http_error(&c->h, ERR_BAD_REQUEST, "The request body could "
+		    "not be read.");
+		return -1;
+	}
+}
+
 void
 api_handle(struct ctx *c)
 {
@@ -317,6 +349,15 @@ api_handle(struct ctx *c)
 		break;
 	case ROUTE_NOTIFY_RETRY:
 		leads_notify_retry(c);
+		break;
+	case ROUTE_LEAD_PATCH:
+		leads_patch(c);
+		break;
+	case ROUTE_CONV_DELETE:
+		leads_erase(c);
+		break;
+	case ROUTE_DISCLOSURE:
+		leads_disclosure(c);
 		break;
 	case ROUTE_NOT_FOUND:
 	default:

@@ -45,6 +45,20 @@ void	api_handle(struct ctx *);
  */
 extern _Atomic int api_terminating;
 
+/*
+ * The request's JSON body (Content-Type checked, at most INTAKE_MAX_BODY,
+ * within INTAKE_BODY_TIMEOUT_MS) into *body (the caller frees), *len its
+ * length.  0, or -1 when it was answered (415, 413, 408, 400, 503).
+ */
+int	api_body(struct ctx *, char **body, size_t *len);
+
+/*
+ * 1 when the request is staff's: the web server's own authentication
+ * (REMOTE_USER), or the bearer INTAKE_ADMIN_TOKEN compared in constant
+ * time; with neither configured, nobody's.
+ */
+int	api_admin(struct ctx *);
+
 /* The bearer token of the request, or NULL (also "?token=" if allowed). */
 const char *api_bearer(struct ctx *, int allow_query, char *buf, size_t sz);
 

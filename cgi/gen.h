@@ -28,6 +28,7 @@ enum gen_stop {
 	GEN_NO_MEMORY,		/* the reply could not be held */
 	GEN_TERMINATED,		/* this process is being stopped */
 	GEN_FAILED,		/* the model failed: see error and why */
+	GEN_ERASED,		/* the conversation was erased: save nothing */
 	GEN__MAX
 };
 

@@ -12,28 +12,21 @@
 
 #include "api.h"
 #include "fields.h"
+#include "erase.h"
 #include "lead.h"
+#include "lead_view.h"
 #include "leads.h"
 #include "notify.h"
 #include "query.h"
+#include "request.h"
+#include "utf8.h"
 
-#define LEADS_LIMIT_DEFAULT	500
-#define LEADS_LIMIT_MAX		10000
 
-/* 0 when the request may read leads; -1 when it was answered 401. */
+/* 0 when the request is staff's; -1 when it was answered 401. */
 static int
 leads_auth(struct ctx *c)
 {
-	const char	*user = http_param(&c->h, "REMOTE_USER");
-	const char	*token;
-	char		 buf[8];
-
-	if (user != NULL && *user != '\0')
-		return 0;
-	token = api_bearer(c, 0, buf, sizeof(buf));
-	if (token != NULL && c->cfg->admin_token[0] != '\0' &&
-	    store_secret_eq(token, strlen(token), c->cfg->admin_token,
-	    strlen(c->cfg->admin_token)))
+	if (api_admin(c))
 		return 0;
 	http_error(&c->h, ERR_UNAUTHORIZED, "Staff sign-in is required.");
 	return -1;
@@ -88,35 +81,90 @@ leads_csv(struct ctx *c, json_t *list)
 	}
 }
 
+/*
+ * Query parameter name into buf (bufsz bytes): 1 when present and it
+ * fits, 0 when absent, -1 when too long (answered 400).
+ */
+static int
+leads_param(struct ctx *c, const char *qs, const char *name, char *buf,
+    size_t bufsz)
+{
+	switch (query_get(qs, name, buf, bufsz)) {
+	case 1:
+		return 1;
+	case 0:
+		buf[0] = '\0';
+		return 0;
+	default:
+		http_error(&c->h, ERR_BAD_REQUEST, "A query parameter is too "
+		    "long or malformed.");
+		return -1;
+	}
+}
+
 void
 leads_list(struct ctx *c)
 {
-	json_t		*list;
-	char		 buf[32], *end;
-	long		 limit = LEADS_LIMIT_DEFAULT;
-	const char	*qs = http_param(&c->h, "QUERY_STRING");
-	int		 csv = 0;
+	struct lead_query	 q;
+	json_t			*list;
+	char			 limit[32], format[16], status[32], urgency[32];
+	char			 text[4 * LEAD_QUERY_MAX + 1], before[64];
+	char			 before_id[ROUTE_ID_MAX + 1], *end;
+	const char		*qs = http_param(&c->h, "QUERY_STRING");
+	int			 csv = 0;
 
 	if (leads_auth(c) == -1)
 		return;
-	if (query_get(qs, "limit", buf, sizeof(buf)) == 1) {
-		limit = strtol(buf, &end, 10);
-		if (*end != '\0' || limit < 1 || limit > LEADS_LIMIT_MAX) {
+	memset(&q, 0, sizeof(q));
+	q.limit = LEAD_PAGE_DEFAULT;
+	if (leads_param(c, qs, "limit", limit, sizeof(limit)) == -1 ||
+	    leads_param(c, qs, "format", format, sizeof(format)) == -1 ||
+	    leads_param(c, qs, "status", status, sizeof(status)) == -1 ||
+	    leads_param(c, qs, "urgency", urgency, sizeof(urgency)) == -1 ||
+	    leads_param(c, qs, "q", text, sizeof(text)) == -1 ||
+	    leads_param(c, qs, "before", before, sizeof(before)) == -1 ||
+	    leads_param(c, qs, "before_id", before_id, sizeof(before_id)) ==
+	    -1)
+		return;
+	if (limit[0] != '\0') {
+		q.limit = strtol(limit, &end, 10);
+		if (*end != '\0' || q.limit < 1 || q.limit > LEAD_PAGE_MAX) {
 			http_error(&c->h, ERR_BAD_REQUEST, "limit must be a "
-			    "whole number from 1 to 10000.");
+			    "whole number from 1 to 1000.");
 			return;
 		}
 	}
-	if (query_get(qs, "format", buf, sizeof(buf)) == 1) {
-		if (strcmp(buf, "csv") == 0)
-			csv = 1;
-		else if (strcmp(buf, "json") != 0) {
-			http_error(&c->h, ERR_BAD_REQUEST, "format must be "
-			    "json or csv.");
-			return;
-		}
+	if (strcmp(format, "csv") == 0)
+		csv = 1;
+	else if (format[0] != '\0' && strcmp(format, "json") != 0) {
+		http_error(&c->h, ERR_BAD_REQUEST, "format must be json or "
+		    "csv.");
+		return;
 	}
-	if ((list = lead_list_json(c->db, limit)) == NULL) {
+	if (status[0] != '\0' && !lead_status_valid(status)) {
+		http_error(&c->h, ERR_BAD_REQUEST, "status must be one of new, "
+		    "contacted, qualified, declined or spam.");
+		return;
+	}
+	if (urgency[0] != '\0' && strcmp(urgency, "low") != 0 &&
+	    strcmp(urgency, "normal") != 0 && strcmp(urgency, "high") != 0 &&
+	    strcmp(urgency, "emergency") != 0) {
+		http_error(&c->h, ERR_BAD_REQUEST, "urgency must be one of low, "
+		    "normal, high or emergency.");
+		return;
+	}
+	if (!utf8_valid(text, strlen(text)) ||
+	    utf8_count(text, strlen(text)) > LEAD_QUERY_MAX) {
+		http_error(&c->h, ERR_BAD_REQUEST, "q must be UTF-8 text of at "
+		    "most 200 characters.");
+		return;
+	}
+	q.status = status;
+	q.urgency = urgency;
+	q.q = text;
+	q.before = before;
+	q.before_id = before_id;
+	if ((list = lead_list_json(c->db, &q)) == NULL) {
 		http_error(&c->h, ERR_UNAVAILABLE, NULL);
 		return;
 	}
@@ -176,4 +224,82 @@ leads_notify_retry(struct ctx *c)
 	http_json(&c->h, 202, json_pack("{s:s}", "status", "pending"));
 	/* After the answer: a sender, as for any job nobody will run. */
 	c->after.drain = 1;
+}
+
+void
+leads_patch(struct ctx *c)
+{
+	struct patch_req	 p;
+	json_t			*lead;
+	const char		*user = http_param(&c->h, "REMOTE_USER");
+	char			*body, why[160] = "The request is malformed.";
+	size_t			 len;
+	int			 found;
+
+	if (leads_auth(c) == -1 || api_body(c, &body, &len) == -1)
+		return;
+	switch (request_patch(body, len, LEAD_NOTE_MAX, lead_status_valid, &p,
+	    why, sizeof(why))) {
+	case REQUEST_OK:
+		break;
+	case REQUEST_TOO_LARGE:
+		free(body);
+		http_error(&c->h, ERR_TOO_LARGE, why);
+		return;
+	case REQUEST_NO_MEMORY:
+		free(body);
+		http_error(&c->h, ERR_UNAVAILABLE, why);
+		return;
+	case REQUEST_BAD:
+	default:
+		free(body);
+		http_error(&c->h, ERR_BAD_REQUEST, why);
+		return;
+	}
+	free(body);
+	switch (lead_patch(c->db, c->route.arg, p.status, p.note,
+	    user != NULL && *user != '\0' ? user : "admin")) {
+	case 1:
+		break;
+	case 0:
+		request_patch_free(&p);
+		http_error(&c->h, ERR_NOT_FOUND, "No such lead.");
+		return;
+	default:
+		request_patch_free(&p);
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		return;
+	}
+	request_patch_free(&p);
+	if ((lead = lead_detail_json(c->db, c->route.arg, &found)) == NULL) {
+		http_error(&c->h, found ? ERR_UNAVAILABLE : ERR_NOT_FOUND, NULL);
+		return;
+	}
+	http_json(&c->h, 200, lead);
+}
+
+void
+leads_erase(struct ctx *c)
+{
+	if (leads_auth(c) == -1)
+		return;
+	switch (erase_conversation(c->db, c->route.arg)) {
+	case 1:
+		http_start(&c->h, 204, NULL, "Cache-Control: no-store\r\n");
+		break;
+	case 0:
+		http_error(&c->h, ERR_NOT_FOUND, "No such conversation.");
+		break;
+	default:
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
+		break;
+	}
+}
+
+void
+leads_disclosure(struct ctx *c)
+{
+	http_json(&c->h, 200, json_pack("{s:s%, s:s}", "text",
+	    c->cfg->disclosure, c->cfg->disclosure_len, "sha256",
+	    c->cfg->disclosure_sha256));
 }

@@ -6,7 +6,7 @@
 
 #include "api.h"
 
-/* GET /api/leads[?format=csv][&limit=N] */
+/* GET /api/leads[?status=&urgency=&q=&limit=&before=&before_id=&format=csv] */
 void	leads_list(struct ctx *);
 
 /* GET /api/leads/{conversation_id} */
@@ -17,5 +17,14 @@ void	leads_detail(struct ctx *);
  * notification pending again, and a sender started after the answer.
  */
 void	leads_notify_retry(struct ctx *);
+
+/* PATCH /api/leads/{conversation_id}: status and notes. */
+void	leads_patch(struct ctx *);
+
+/* DELETE /api/conversations/{id}: erase it and all derived from it. */
+void	leads_erase(struct ctx *);
+
+/* GET /api/disclosure: the text the page shows first, and its SHA-256. */
+void	leads_disclosure(struct ctx *);
 
 #endif

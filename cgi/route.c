@@ -2,6 +2,7 @@
  * route.c: a table of the contract's paths, matched segment by segment.
  * Pure: strings in, a route out, so every path can be tested in a table.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "route.h"
@@ -22,6 +23,9 @@ static const struct route_rule rules[] = {
 	{ "GET",  "/api/leads",				ROUTE_LEADS },
 	{ "GET",  "/api/leads/*",			ROUTE_LEAD },
 	{ "POST", "/api/leads/*/notifications/*/retry",	ROUTE_NOTIFY_RETRY },
+	{ "PATCH", "/api/leads/*",			ROUTE_LEAD_PATCH },
+	{ "DELETE", "/api/conversations/*",		ROUTE_CONV_DELETE },
+	{ "GET",  "/api/disclosure",			ROUTE_DISCLOSURE },
 };
 
 static int
@@ -62,7 +66,7 @@ enum route_id
 route_match(const char *method, const char *path, struct route *r)
 {
 	char	arg[2][ROUTE_ID_MAX + 1];
-	size_t	i;
+	size_t	i, n;
 	int	path_known = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -78,12 +82,17 @@ route_match(const char *method, const char *path, struct route *r)
 		    (strcmp(method, "HEAD") == 0 &&
 		    strcmp(rules[i].method, "GET") == 0)) {
 			r->id = rules[i].id;
+			r->allow = NULL;
+			r->allow_buf[0] = '\0';
 			memcpy(r->arg, arg[0], sizeof(r->arg));
 			memcpy(r->arg2, arg[1], sizeof(r->arg2));
 			return r->id;
 		}
-		if (!path_known)
-			r->allow = rules[i].method;
+		/* Every method the path has, in the table's order. */
+		n = strlen(r->allow_buf);
+		snprintf(r->allow_buf + n, sizeof(r->allow_buf) - n, "%s%s",
+		    n > 0 ? ", " : "", rules[i].method);
+		r->allow = r->allow_buf;
 		path_known = 1;
 	}
 	if (path_known)

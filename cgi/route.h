@@ -24,6 +24,9 @@ enum route_id {
 	ROUTE_LEADS,
 	ROUTE_LEAD,
 	ROUTE_NOTIFY_RETRY,	/* POST /api/leads/{id}/notifications/{id}/retry */
+	ROUTE_LEAD_PATCH,	/* PATCH /api/leads/{id} */
+	ROUTE_CONV_DELETE,	/* DELETE /api/conversations/{id} */
+	ROUTE_DISCLOSURE,	/* GET /api/disclosure */
 	ROUTE__MAX
 };
 
@@ -31,7 +34,9 @@ struct route {
 	enum route_id	 id;
 	char		 arg[ROUTE_ID_MAX + 1];	/* the {id}, or "" */
 	char		 arg2[ROUTE_ID_MAX + 1]; /* a second {id}, or "" */
-	const char	*allow;			/* for 405: "GET" or "POST" */
+	const char	*allow;			/* for 405: the path's methods,
+						   "GET" or "GET, PATCH" */
+	char		 allow_buf[32];		/* what allow points to */
 };
 
 /*

@@ -77,6 +77,9 @@ relay_save(struct relay *r)
 	case SAVE_CANCELLED:
 		relay_stop(r, GEN_CANCELLED);
 		break;
+	case SAVE_GONE:
+		relay_stop(r, GEN_ERASED);
+		return;
 	case SAVE_OK:
 		break;
 	}
@@ -97,8 +100,16 @@ relay_tick(void *arg)
 		relay_save(r);
 	else if (now - r->last_poll >= CANCEL_POLL_MS) {
 		r->last_poll = now;
-		if (store_reply_cancelled(r->c->db, r->msg_id) == 1)
+		switch (store_reply_cancelled(r->c->db, r->msg_id)) {
+		case 1:
 			relay_stop(r, GEN_CANCELLED);
+			break;
+		case 2:
+			relay_stop(r, GEN_ERASED);
+			break;
+		default:
+			break;
+		}
 	}
 	if ((now = util_mono_ms()) - r->last_write >= r->c->cfg->ping_ms) {
 		events_ping(&r->c->h);
@@ -171,31 +182,8 @@ turn_request(struct ctx *c, struct message_req *m)
 	char		*body = NULL, why[160] = "The request is malformed.";
 	size_t		 len;
 
-	if (!request_is_json(http_param(&c->h, "CONTENT_TYPE"))) {
-		http_error(&c->h, ERR_MEDIA_TYPE, NULL);
+	if (api_body(c, &body, &len) == -1)
 		return -1;
-	}
-	switch (http_read_body(&c->h, (size_t)c->cfg->body_max,
-	    c->cfg->body_timeout_ms, &body, &len)) {
-	case HTTP_BODY_OK:
-		break;
-	case HTTP_BODY_TOO_LARGE:
-		http_error(&c->h, ERR_TOO_LARGE, "The request body is too "
-		    "large.");
-		return -1;
-	case HTTP_BODY_TIMEOUT:
-		http_error(&c->h, ERR_TIMEOUT, NULL);
-		return -1;
-	case HTTP_BODY_NO_MEMORY:
-		log_warnx("turn: out of memory reading a body");
-		http_error(&c->h, ERR_UNAVAILABLE, NULL);
-		return -1;
-	case HTTP_BODY_BAD:
-	default:
-		http_error(&c->h, ERR_BAD_REQUEST, "The request body could "
-		    "not be read.");
-		return -1;
-	}
 	switch (request_message(body, len, c->cfg->text_max,
 	    c->cfg->client_id_max, m, why, sizeof(why))) {
 	case REQUEST_OK:
@@ -279,6 +267,11 @@ turn_outcome(const struct ctx *c, int64_t msg_id, int turn,
 		    (long long)msg_id, c->route.arg, turn, res->why);
 		*error = res->error;
 		return MSG_ERROR;
+	case GEN_ERASED:
+		log_info("reply %lld: its conversation was erased; stopped",
+		    (long long)msg_id);
+		*error = "This conversation was erased.";
+		return MSG_ERROR;
 	case GEN_GO_ON:
 	case GEN__MAX:
 		break;
@@ -337,6 +330,12 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	}
 
 	st = turn_outcome(c, r.msg_id, ids->turn, &res, &error);
+	/* Erased: nothing of it is written again, nor extracted. */
+	if (res.stop == GEN_ERASED) {
+		events_end(&c->h, st, error);
+		free(r.buf);
+		return;
+	}
 	if (turn_finish(c, r.msg_id, st, r.buf, r.len, error) == -1) {
 		st = MSG_ERROR;
 		error = TURN_UNSAVED;
@@ -366,6 +365,13 @@ turn_run(struct ctx *c)
 	switch (store_turn_begin(c->db, c->route.arg, m.text, m.text_len,
 	    m.client_id, c->cfg->turns_max, &c->self, &ids)) {
 	case TURN_STARTED:
+		/* What the page showed before the first message, if it is
+		   the text the firm has now (an older one is not vouched
+		   for). */
+		if (ids.turn == 1 && m.disclosure[0] != '\0' &&
+		    strcmp(m.disclosure, c->cfg->disclosure_sha256) == 0)
+			store_conv_disclosure(c->db, c->route.arg,
+			    m.disclosure);
 		request_free(&m);
 		turn_stream(c, &ids);
 		return;

@@ -25,6 +25,8 @@
 #include "utf8.h"
 #include "webhook.h"
 
+#include <openssl/evp.h>
+
 enum cfg_type {
 	CFG_STR,
 	CFG_PATH,	/* a string; in a file, relative to its folder */
@@ -101,11 +103,24 @@ static const struct cfg_key keys[] = {
 	L("NOTIFY_TIMEOUT_MS",	notify_timeout_ms, 100, 600000, "15000"),
 	L("NOTIFY_TRANSCRIPT",	notify_transcript, 0, 1, "0"),
 	S("NOTIFY_BACKOFF_S",	notify_backoff,	"30,120,600,3600,21600,86400"),
+	L("RETENTION_DAYS",	retention_days,	0, 36500, "0"),
+	P("DISCLOSURE_FILE",	disclosure_file, ""),
+	S("EMBED_ORIGINS",	embed_origins,	""),
 };
 
 #undef S
 #undef P
 #undef L
+
+/* What the page says before the first message, unless a file replaces it. */
+static const char config_disclosure_default[] =
+    "You are chatting with an automated intake assistant, not a lawyer. "
+    "Nothing it says is legal advice, and this conversation does not "
+    "create an attorney-client relationship. What you write is sent to "
+    "the firm so that someone can get back to you; please do not share "
+    "anything you would not want the firm to read.";
+
+static int	config_disclosure(struct config *, char *, size_t);
 
 static const char *const provider_names[PROVIDER__MAX] = {
 	"builtin", "openai", "anthropic",
@@ -189,7 +204,8 @@ config_defaults(struct config *cfg)
 		if (config_set(cfg, &keys[i], keys[i].def, err,
 		    sizeof(err)) == -1)
 			abort();	/* a default out of its own bounds */
-	if (config_notify(cfg, err, sizeof(err)) == -1)
+	if (config_notify(cfg, err, sizeof(err)) == -1 ||
+	    config_disclosure(cfg, err, sizeof(err)) == -1)
 		abort();
 }
 
@@ -211,24 +227,40 @@ config_blank(const char *s)
 	return 0;
 }
 
+/*
+ * The next item of the comma list at *rest, trimmed of spaces and tabs
+ * (it may be empty): its start, with *len its length; *rest moves past
+ * it.  NULL when the list is done.
+ */
+static const char *
+config_item(const char **rest, size_t *len)
+{
+	const char	*p = *rest, *e;
+
+	if (p == NULL)
+		return NULL;
+	e = strchr(p, ',');
+	*len = e != NULL ? (size_t)(e - p) : strlen(p);
+	*rest = e != NULL ? e + 1 : NULL;
+	while (*len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		(*len)--;
+	}
+	while (*len > 0 && (p[*len - 1] == ' ' || p[*len - 1] == '\t'))
+		(*len)--;
+	return p;
+}
+
 /* Every address of a comma list is one; 0, or -1 with err. */
 static int
 config_addresses(const char *name, const char *list, int one, char *err,
     size_t errsz)
 {
 	char		 norm[FIELD_VALUE_MAX];
-	const char	*p = list, *e;
+	const char	*rest = list, *p;
 	size_t		 len, n = 0;
 
-	for (;;) {
-		e = strchr(p, ',');
-		len = e != NULL ? (size_t)(e - p) : strlen(p);
-		while (len > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	while ((p = config_item(&rest, &len)) != NULL) {
 		/* As written, no more: field_normalise would take
 		   "<a@b.com>", "mailto:a@b.com" or a control or format
 		   character, which must not reach MAIL_RCPT or a header. */
@@ -241,9 +273,6 @@ config_addresses(const char *name, const char *list, int one, char *err,
 			return -1;
 		}
 		n++;
-		if (e == NULL)
-			break;
-		p = e + 1;
 	}
 	if (one && n != 1) {
 		snprintf(err, errsz, "%s: want one e-mail address", name);
@@ -330,6 +359,64 @@ config_notify(struct config *cfg, char *err, size_t errsz)
 	return 0;
 }
 
+/* 1 when the len bytes at s are one origin config_origins takes. */
+static int
+config_origin(const char *s, size_t len)
+{
+	size_t	i, host;
+	long	port = 0;
+	char	c;
+
+	if (len > 8 && strncasecmp(s, "https://", 8) == 0)
+		i = 8;
+	else if (len > 7 && strncasecmp(s, "http://", 7) == 0)
+		i = 7;
+	else
+		return 0;
+	/* Labels of letters, digits and inner '-', between dots. */
+	for (host = i; i < len && s[i] != ':'; i++) {
+		c = s[i];
+		if (c == '.' || c == '-') {
+			if (i == host || s[i - 1] == '.' ||
+			    (c == '.' && s[i - 1] == '-'))
+				return 0;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9')))
+			return 0;
+	}
+	if (i == host || s[i - 1] == '.' || s[i - 1] == '-')
+		return 0;
+	if (i == len)
+		return 1;
+	if (++i == len || len - i > 5)
+		return 0;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		port = port * 10 + (s[i] - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+int
+config_origins(const char *list, char *err, size_t errsz)
+{
+	const char	*rest = list, *p;
+	size_t		 len;
+
+	if (list[strspn(list, " \t")] == '\0')
+		return 0;		/* none: the page refuses every frame */
+	while ((p = config_item(&rest, &len)) != NULL) {
+		if (!config_origin(p, len)) {
+			snprintf(err, errsz, "EMBED_ORIGINS: want comma-separated "
+			    "origins such as https://www.firm.example or "
+			    "http://127.0.0.1:8081 (scheme, host and port only)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 config_line(struct config *cfg, const char *line, char *err, size_t errsz)
 {
@@ -410,65 +497,89 @@ out:
 }
 
 /*
- * Read the system prompt file into cfg (see config_load).  Opened without
+ * Read the text file path (a setting named key) into buf, at most max
+ * bytes of UTF-8 (buf holds max + 1); *lenp its length.  Opened without
  * blocking, so a FIFO named by mistake cannot hang the start.  0, or -1
- * with "SYSTEM_PROMPT_FILE: path: reason".
+ * with "KEY: path: reason" (buf then empty).
  */
 static int
-config_prompt(struct config *cfg, char *err, size_t errsz)
+config_text_file(const char *key, const char *path, char *buf, size_t max,
+    size_t *lenp, char *err, size_t errsz)
 {
-	const char	*path = cfg->system_prompt_file;
 	struct stat	 sb;
 	ssize_t		 n;
 	size_t		 len = 0;
 	char		 ebuf[128];
 	int		 fd, rc = -1;
 
-	cfg->system_prompt[0] = '\0';
-	cfg->system_prompt_len = 0;
+	buf[0] = '\0';
+	*lenp = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: %s", path,
+		snprintf(err, errsz, "%s: %s: %s", key, path,
 		    log_strerror(errno, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: not a regular "
-		    "file", path);
+		snprintf(err, errsz, "%s: %s: not a regular file", key, path);
 		goto out;
 	}
 	/* One byte more than allowed tells a file too large. */
-	while (len < sizeof(cfg->system_prompt) &&
-	    (n = read(fd, cfg->system_prompt + len,
-	    sizeof(cfg->system_prompt) - len)) != 0) {
+	while (len < max + 1 && (n = read(fd, buf + len, max + 1 - len)) !=
+	    0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: %s",
-			    path, log_strerror(errno, ebuf, sizeof(ebuf)));
+			snprintf(err, errsz, "%s: %s: %s", key, path,
+			    log_strerror(errno, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		len += (size_t)n;
 	}
-	if (len > CONFIG_PROMPT_MAX) {
-		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: larger than %d "
-		    "bytes", path, CONFIG_PROMPT_MAX);
+	if (len > max) {
+		snprintf(err, errsz, "%s: %s: larger than %zu bytes", key,
+		    path, max);
 		goto out;
 	}
-	if (!utf8_valid(cfg->system_prompt, len)) {
-		snprintf(err, errsz, "SYSTEM_PROMPT_FILE: %s: not UTF-8 text "
-		    "(or has a NUL byte)", path);
+	if (!utf8_valid(buf, len)) {
+		snprintf(err, errsz, "%s: %s: not UTF-8 text (or has a NUL "
+		    "byte)", key, path);
 		goto out;
 	}
-	cfg->system_prompt[len] = '\0';
-	cfg->system_prompt_len = len;
+	buf[len] = '\0';
+	*lenp = len;
 	rc = 0;
 out:
-	if (rc == -1) {
-		cfg->system_prompt[0] = '\0';
-		cfg->system_prompt_len = 0;
-	}
+	if (rc == -1)
+		buf[0] = '\0';
 	close(fd);
 	return rc;
+}
+
+/* The disclosure's text (the file's, else the built-in) and its hash. */
+static int
+config_disclosure(struct config *cfg, char *err, size_t errsz)
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0, i;
+
+	if (cfg->disclosure_file[0] != '\0') {
+		if (config_text_file("DISCLOSURE_FILE", cfg->disclosure_file,
+		    cfg->disclosure, CONFIG_DISCLOSURE_MAX,
+		    &cfg->disclosure_len, err, errsz) == -1)
+			return -1;
+	} else {
+		snprintf(cfg->disclosure, sizeof(cfg->disclosure), "%s",
+		    config_disclosure_default);
+		cfg->disclosure_len = strlen(cfg->disclosure);
+	}
+	if (!EVP_Digest(cfg->disclosure, cfg->disclosure_len, md, &mdlen,
+	    EVP_sha256(), NULL) || mdlen != 32) {
+		snprintf(err, errsz, "DISCLOSURE_FILE: cannot hash the text");
+		return -1;
+	}
+	for (i = 0; i < mdlen; i++)
+		snprintf(cfg->disclosure_sha256 + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }
 
 /*
@@ -617,7 +728,13 @@ config_load_as(struct config *cfg, const char *exe, char *err, size_t errsz)
 			cfg->db_env = 1;
 	}
 	if (cfg->system_prompt_file[0] != '\0' &&
-	    config_prompt(cfg, err, errsz) == -1)
+	    config_text_file("SYSTEM_PROMPT_FILE", cfg->system_prompt_file,
+	    cfg->system_prompt, CONFIG_PROMPT_MAX, &cfg->system_prompt_len,
+	    err, errsz) == -1)
+		return -1;
+	if (config_disclosure(cfg, err, errsz) == -1)
+		return -1;
+	if (config_origins(cfg->embed_origins, err, errsz) == -1)
 		return -1;
 	return config_notify(cfg, err, errsz);
 }

@@ -32,6 +32,9 @@ enum provider {
  */
 #define CONFIG_PROMPT_MAX	(64 * 1024)
 
+/* The most INTAKE_DISCLOSURE_FILE may hold, in bytes. */
+#define CONFIG_DISCLOSURE_MAX	(16 * 1024)
+
 /* The most waits INTAKE_NOTIFY_BACKOFF_S may list. */
 #define CONFIG_BACKOFF_MAX	16
 
@@ -104,6 +107,17 @@ struct config {
 	size_t		 nbackoff;		/* tries = nbackoff + 1 */
 	unsigned	 notify_targets;	/* bit 1 << NOTIFY_EMAIL, … */
 
+	/* The firm's side (DESIGN.md, "Staff workspace and privacy"). */
+	long		 retention_days;	/* INTAKE_RETENTION_DAYS: 0 keeps all */
+	char		 disclosure_file[1024];	/* INTAKE_DISCLOSURE_FILE */
+	char		 disclosure[CONFIG_DISCLOSURE_MAX + 1]; /* its text (or
+						   the built-in one), UTF-8 */
+	size_t		 disclosure_len;
+	char		 disclosure_sha256[65];	/* of that text, lower-case hex */
+	char		 embed_origins[1024];	/* INTAKE_EMBED_ORIGINS: the origins
+						   that may frame the page, comma
+						   list (the web server sends it) */
+
 	/* Where the settings came from (set by config_load, not keys). */
 	char		 file[PATHS_MAX];	/* the file read, "" none */
 	enum config_how	 how;			/* how it was found */
@@ -167,6 +181,16 @@ int	config_line(struct config *cfg, const char *line, char *err,
  * with the reason in err (never a secret's value).
  */
 int	config_notify(struct config *cfg, char *err, size_t errsz);
+
+/*
+ * Check INTAKE_EMBED_ORIGINS (pure; config_load calls it): empty, or a
+ * comma list (spaces around the commas allowed) of origins, each http://
+ * or https://, a host name (letters, digits, dots, '-' inside a label) and
+ * an optional :PORT from 1 to 65535, nothing else, since the web server
+ * puts them in the page's frame-ancestors (scripts/embed-origins.sh is the
+ * same rule).  0, or -1 with the reason in err.
+ */
+int	config_origins(const char *list, char *err, size_t errsz);
 
 /* The defaults alone (pure). */
 void	config_defaults(struct config *cfg);

@@ -367,11 +367,42 @@ db_open(const char *path, long busy_timeout_ms)
 	}
 	if (db_exec(db, "PRAGMA journal_mode=WAL", "wal") == -1 ||
 	    db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA cache_size=-128", "pragmas") == -1 ||
+	    "PRAGMA cache_size=-128; PRAGMA secure_delete=ON", "pragmas") ==
+	    -1 ||
 	    db_migrate(db) == -1)
 		goto fail;
 	return db;
 fail:
 	db_close(db);
 	return NULL;
+}
+
+json_t *
+db_json_rows(sqlite3 *db, const char *sql, const char *arg,
+    json_t *(*row)(sqlite3_stmt *))
+{
+	sqlite3_stmt	*st;
+	json_t		*arr, *e;
+	int		 step;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	if ((st = db_prepare(db, sql)) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	if (arg != NULL)
+		db_bind_text(st, 1, arg, -1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if ((e = row(st)) == NULL ||
+		    json_array_append_new(arr, e) == -1) {
+			step = SQLITE_ERROR;
+			break;
+		}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
 }

@@ -2,9 +2,11 @@
  * db.h: opening the database the one right way, and the transaction
  * helpers every writer uses.
  *
- * WAL, a busy timeout, foreign keys; the file created 0600 before SQLite
- * sees it (its -wal and -shm take the same mode); the schema applied or
- * migrated under PRAGMA user_version.  A handle belongs to one thread
+ * WAL, a busy timeout, foreign keys, secure_delete (whatever any handle
+ * deletes is overwritten with zeros: an erased conversation's words are
+ * not left in free space); the file created 0600 before SQLite sees it
+ * (its -wal and -shm take the same mode); the schema applied or migrated
+ * under PRAGMA user_version.  A handle belongs to one thread
  * and never crosses fork().
  */
 #ifndef DB_H
@@ -12,6 +14,7 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 /*
@@ -81,5 +84,13 @@ sqlite3_stmt	*db_prepare(sqlite3 *db, const char *sql);
  */
 int		db_bind_text(sqlite3_stmt *st, int idx, const char *s,
 		    size_t len);
+
+/*
+ * The rows of sql (arg bound to ?1 when not NULL) as a JSON array, each
+ * row made by row (a new reference; NULL is an error).  A new reference,
+ * or NULL on error (logged by db_prepare for the SQL).
+ */
+json_t		*db_json_rows(sqlite3 *db, const char *sql, const char *arg,
+		    json_t *(*row)(sqlite3_stmt *));
 
 #endif

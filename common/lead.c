@@ -15,6 +15,7 @@
 #include "merge.h"
 #include "notify.h"
 #include "ready.h"
+#include "utf8.h"
 
 #define NOW_SQL	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -112,8 +113,50 @@ lead_announced(sqlite3 *db, const char *conv_id)
 }
 
 /*
- * Inside the transaction: tell the firm what this merge is worth
- * (ready.c decides), marking the lead ready when it is announced.
+ * Inside the transaction: the columns the leads list filters and
+ * searches on (sql/006-staff.sql), from the lead as the merge leaves it.
+ */
+static int
+lead_columns(sqlite3 *db, const char *conv_id, const struct extraction *l)
+{
+	static const enum field	 searched[] = { FIELD_FULL_NAME, FIELD_PHONE,
+	    FIELD_EMAIL, FIELD_SUMMARY };
+	sqlite3_stmt		*st;
+	char			*search;
+	size_t			 i, len = 0, n;
+	int			 rc = -1;
+
+	if ((search = malloc(sizeof(searched) / sizeof(searched[0]) *
+	    (FIELD_VALUE_MAX + 1) + 1)) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(searched) / sizeof(searched[0]); i++) {
+		if (l->strength[searched[i]] <= 0)
+			continue;
+		n = strlen(l->value[searched[i]]);
+		memcpy(search + len, l->value[searched[i]], n);
+		len += n;
+		search[len++] = '\n';
+	}
+	search[len] = '\0';
+	utf8_fold(search, len);
+	if ((st = db_prepare(db, "UPDATE leads SET urgency = ?, search = ? "
+	    "WHERE conversation_id = ?")) != NULL) {
+		db_bind_text(st, 1, l->strength[FIELD_URGENCY] > 0 ?
+		    l->value[FIELD_URGENCY] : NULL, -1);
+		db_bind_text(st, 2, search, len);
+		db_bind_text(st, 3, conv_id, -1);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = 0;
+		sqlite3_finalize(st);
+	}
+	free(search);
+	return rc;
+}
+
+/*
+ * Inside the transaction, after a merge that won something: the list's
+ * columns from the lead as it now is, and what the merge is worth to the
+ * firm (ready.c decides), the lead marked ready when it is announced.
  */
 static int
 lead_notify(sqlite3 *db, const struct config *cfg, const char *conv_id,
@@ -143,6 +186,8 @@ lead_notify(sqlite3 *db, const struct config *cfg, const char *conv_id,
 			after->strength[f] = row->strength[f];
 		}
 	}
+	if (lead_columns(db, conv_id, after) == -1)
+		goto out;
 	ev = ready_event(announced, before, after);
 	if (ev == READY_ANNOUNCE) {
 		if ((st = db_prepare(db, "UPDATE leads SET ready_at = " NOW_SQL
@@ -172,8 +217,22 @@ lead_merge_locked(sqlite3 *db, const struct config *cfg, const char *conv_id,
 	struct extraction	*won_ex = NULL;
 	json_t			*vals = NULL;
 	char			 won[128] = "", lost[128] = "", *vjson = NULL;
-	int			 f, nwon = 0, rc = -1;
+	int			 f, step, nwon = 0, rc = -1;
 
+	/* A conversation erased since its job began has no lead to make. */
+	if ((st = db_prepare(db, "SELECT 1 FROM conversations WHERE id = ?"))
+	    == NULL)
+		goto out;
+	db_bind_text(st, 1, conv_id, -1);
+	if ((step = sqlite3_step(st)) != SQLITE_ROW) {
+		if (step == SQLITE_DONE) {
+			log_info("lead_merge %s: the conversation was erased",
+			    conv_id);
+			rc = 0;
+		}
+		goto out;
+	}
+	sqlite3_finalize(st);
 	st = db_prepare(db, "INSERT OR IGNORE INTO leads (conversation_id, "
 	    "created_at, updated_at) VALUES (?, " NOW_SQL ", " NOW_SQL ")");
 	if (st == NULL)
@@ -298,155 +357,4 @@ lead_merge(sqlite3 *db, const struct config *cfg, const char *conv_id,
 out:
 	free(row);
 	return rc;
-}
-
-/* {NAME: value-or-null} for every field of one lead. */
-static json_t *
-lead_fields_flat(sqlite3 *db, const char *conv_id, struct lead_row *row)
-{
-	json_t	*o;
-	int	 f;
-
-	if (lead_read(db, conv_id, row) == -1 || (o = json_object()) == NULL)
-		return NULL;
-	for (f = 0; f < FIELD__MAX; f++)
-		json_object_set_new(o, field_name((enum field)f),
-		    row->strength[f] > 0 ? json_string(row->value[f]) :
-		    json_null());
-	return o;
-}
-
-json_t *
-lead_list_json(sqlite3 *db, long limit)
-{
-	sqlite3_stmt	*st = NULL;
-	struct lead_row	*row;
-	json_t		*arr, *out = NULL, *fields, *l;
-	const char	*id;
-	int		 step;
-
-	if ((row = malloc(sizeof(*row))) == NULL)
-		return NULL;
-	if ((arr = json_array()) == NULL)
-		goto out;
-	if (db_exec(db, "BEGIN", "lead_list") == -1)
-		goto out;
-	st = db_prepare(db, "SELECT conversation_id, created_at, updated_at "
-	    "FROM leads ORDER BY created_at DESC, conversation_id LIMIT ?");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, limit);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL)
-			continue;
-		if ((fields = lead_fields_flat(db, id, row)) == NULL)
-			goto out;
-		l = json_pack("{s:s, s:s, s:s, s:o}", "conversation_id", id,
-		    "created_at", (const char *)sqlite3_column_text(st, 1),
-		    "updated_at", (const char *)sqlite3_column_text(st, 2),
-		    "fields", fields);
-		if (l == NULL || json_array_append_new(arr, l) == -1)
-			goto out;
-	}
-	if (step != SQLITE_DONE)
-		goto out;
-	out = json_pack("{s:O}", "leads", arr);
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	json_decref(arr);
-	free(row);
-	return out;
-}
-
-/* "a,b" as ["a","b"] (new reference). */
-static json_t *
-lead_names(const char *list)
-{
-	json_t		*arr = json_array();
-	const char	*p = list, *e;
-
-	while (arr != NULL && p != NULL && *p != '\0') {
-		e = strchr(p, ',');
-		json_array_append_new(arr, json_stringn(p, e ? (size_t)(e - p) :
-		    strlen(p)));
-		p = e ? e + 1 : NULL;
-	}
-	return arr;
-}
-
-json_t *
-lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
-{
-	sqlite3_stmt	*st = NULL;
-	json_t		*fields = NULL, *hist = NULL, *out = NULL, *e;
-	json_t		*notes = NULL;
-	int		 step;
-
-	*found = 1;
-	if (db_exec(db, "BEGIN", "lead_detail") == -1)
-		return NULL;
-	st = db_prepare(db, "SELECT 1 FROM leads WHERE conversation_id = ?");
-	if (st == NULL)
-		goto out;
-	db_bind_text(st, 1, conv_id, -1);
-	if ((step = sqlite3_step(st)) == SQLITE_DONE) {
-		*found = 0;
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (step != SQLITE_ROW || (fields = json_object()) == NULL ||
-	    (hist = json_array()) == NULL)
-		goto out;
-	st = db_prepare(db, "SELECT field, value, strength, turn, source, "
-	    "updated_at FROM lead_fields WHERE conversation_id = ?");
-	if (st == NULL)
-		goto out;
-	db_bind_text(st, 1, conv_id, -1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_object_set_new(fields,
-		    (const char *)sqlite3_column_text(st, 0),
-		    json_pack("{s:s, s:i, s:i, s:s, s:s}",
-		    "value", (const char *)sqlite3_column_text(st, 1),
-		    "strength", sqlite3_column_int(st, 2),
-		    "turn", sqlite3_column_int(st, 3),
-		    "source", (const char *)sqlite3_column_text(st, 4),
-		    "updated_at", (const char *)sqlite3_column_text(st, 5)));
-	if (step != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = db_prepare(db, "SELECT turn, source, latency_ms, fields_won, "
-	    "fields_lost, fields_json, error, created_at FROM extractions "
-	    "WHERE conversation_id = ? ORDER BY id");
-	if (st == NULL)
-		goto out;
-	db_bind_text(st, 1, conv_id, -1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		e = json_pack("{s:i, s:s, s:I, s:o, s:o, s:o, s:s?, s:s}",
-		    "turn", sqlite3_column_int(st, 0),
-		    "source", (const char *)sqlite3_column_text(st, 1),
-		    "latency_ms", (json_int_t)sqlite3_column_int64(st, 2),
-		    "fields_won", lead_names((const char *)
-		    sqlite3_column_text(st, 3)),
-		    "fields_lost", lead_names((const char *)
-		    sqlite3_column_text(st, 4)),
-		    "fields", json_loads((const char *)
-		    sqlite3_column_text(st, 5), 0, NULL),
-		    "error", (const char *)sqlite3_column_text(st, 6),
-		    "created_at", (const char *)sqlite3_column_text(st, 7));
-		if (e == NULL || json_array_append_new(hist, e) == -1)
-			goto out;
-	}
-	if (step != SQLITE_DONE || (notes = notify_list_json(db, conv_id)) ==
-	    NULL)
-		goto out;
-	out = json_pack("{s:s, s:O, s:O, s:o}", "conversation_id", conv_id,
-	    "fields", fields, "extractions", hist, "notifications", notes);
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	json_decref(fields);
-	json_decref(hist);
-	return out;
 }

@@ -28,25 +28,13 @@ enum lead_source {
  * transaction, what the merge is worth to the firm (ready.c): the lead
  * marked ready and lead.ready queued for each target cfg configures, or
  * lead.updated queued or joined (notify.c); cfg NULL queues nothing.  A
- * merge that wins nothing queues nothing.  Returns 0, or -1 when the
- * database stayed busy or failed (nothing was written: run it again).
+ * merge that wins nothing queues nothing; a conversation erased since
+ * its job began gets nothing (0).  Returns 0, or -1 when the database
+ * stayed busy or failed (nothing was written: run it again).
  */
 int	lead_merge(sqlite3 *, const struct config *cfg, const char *conv_id,
 	    int turn, enum lead_source, const struct extraction *ex,
 	    long latency_ms, const char *error);
-
-/*
- * Leads newest first, as the contract's {"leads":[…]} (new reference),
- * at most limit of them.  NULL on error.
- */
-json_t	*lead_list_json(sqlite3 *, long limit);
-
-/*
- * One lead as {"conversation_id", "fields":{NAME:{value,strength,turn,
- * updated_at}}, "extractions":[…], "notifications":[…]} (notify.h); NULL with *found 0 when there is no
- * such lead (or conversation), NULL with *found 1 on error.
- */
-json_t	*lead_detail_json(sqlite3 *, const char *conv_id, int *found);
 
 /* The lead's fields into ex (strength 0 for a field not captured). */
 int	lead_load(sqlite3 *, const char *conv_id, struct extraction *ex,

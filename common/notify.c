@@ -530,41 +530,26 @@ notify_stranded(sqlite3 *db)
 	return rc;
 }
 
+/* One notification as the contract's object. */
+static json_t *
+notify_row_json(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:s?, s:s}",
+	    "id", (const char *)sqlite3_column_text(st, 0),
+	    "type", (const char *)sqlite3_column_text(st, 1),
+	    "target", (const char *)sqlite3_column_text(st, 2),
+	    "status", (const char *)sqlite3_column_text(st, 3),
+	    "attempts", sqlite3_column_int(st, 4),
+	    "last_error", (const char *)sqlite3_column_text(st, 5),
+	    "sent_at", (const char *)sqlite3_column_text(st, 6),
+	    "created_at", (const char *)sqlite3_column_text(st, 7));
+}
+
 json_t *
 notify_list_json(sqlite3 *db, const char *conv_id)
 {
-	sqlite3_stmt	*st;
-	json_t		*arr, *e;
-	int		 step;
-
-	if ((arr = json_array()) == NULL)
-		return NULL;
-	if ((st = db_prepare(db, "SELECT id, type, target, status, attempts, "
+	return db_json_rows(db, "SELECT id, type, target, status, attempts, "
 	    "last_error, sent_at, created_at FROM notifications WHERE "
-	    "conversation_id = ? ORDER BY created_at, id")) == NULL) {
-		json_decref(arr);
-		return NULL;
-	}
-	db_bind_text(st, 1, conv_id, -1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:s?, s:s}",
-		    "id", (const char *)sqlite3_column_text(st, 0),
-		    "type", (const char *)sqlite3_column_text(st, 1),
-		    "target", (const char *)sqlite3_column_text(st, 2),
-		    "status", (const char *)sqlite3_column_text(st, 3),
-		    "attempts", sqlite3_column_int(st, 4),
-		    "last_error", (const char *)sqlite3_column_text(st, 5),
-		    "sent_at", (const char *)sqlite3_column_text(st, 6),
-		    "created_at", (const char *)sqlite3_column_text(st, 7));
-		if (e == NULL || json_array_append_new(arr, e) == -1) {
-			step = SQLITE_ERROR;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	    "conversation_id = ?1 ORDER BY created_at, id", conv_id,
+	    notify_row_json);
 }

@@ -631,7 +631,7 @@ store_reply_save(sqlite3 *db, int64_t msg_id, size_t off, const char *text,
     size_t len, long wait_ms)
 {
 	sqlite3_stmt	*st = NULL;
-	enum save_rc	 rc = SAVE_ERROR;
+	enum save_rc	 rc = SAVE_ERROR, saved;
 
 	switch (db_begin_within(db, wait_ms)) {
 	case 0:
@@ -641,6 +641,28 @@ store_reply_save(sqlite3 *db, int64_t msg_id, size_t off, const char *text,
 	default:
 		return SAVE_ERROR;
 	}
+	/* The message first: a reply whose conversation was erased is no
+	   more, and nothing of it may be written again. */
+	if ((st = db_prepare(db, "UPDATE messages SET length = ?, "
+	    "heartbeat_at = ? WHERE id = ? RETURNING cancel")) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(off + len));
+	sqlite3_bind_int64(st, 2, util_wall_ms());
+	sqlite3_bind_int64(st, 3, msg_id);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		break;
+	case SQLITE_DONE:
+		rc = SAVE_GONE;
+		goto out;
+	default:
+		goto out;
+	}
+	saved = sqlite3_column_int(st, 0) != 0 ? SAVE_CANCELLED : SAVE_OK;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
 	if (len > 0) {
 		if ((st = db_prepare(db, "INSERT INTO message_parts "
 		    "(message_id, offset, text) VALUES (?, ?, ?)")) == NULL)
@@ -654,26 +676,15 @@ store_reply_save(sqlite3 *db, int64_t msg_id, size_t off, const char *text,
 		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
-		sqlite3_finalize(st);
 	}
-	if ((st = db_prepare(db, "UPDATE messages SET length = ?, "
-	    "heartbeat_at = ? WHERE id = ? RETURNING cancel")) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)(off + len));
-	sqlite3_bind_int64(st, 2, util_wall_ms());
-	sqlite3_bind_int64(st, 3, msg_id);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	rc = sqlite3_column_int(st, 0) != 0 ? SAVE_CANCELLED : SAVE_OK;
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = SAVE_ERROR;
+	rc = saved;
 out:
 	if (rc == SAVE_ERROR)
 		log_warnx("store_reply_save: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	if (rc == SAVE_ERROR) {
+	if (rc == SAVE_ERROR || rc == SAVE_GONE) {
 		db_rollback(db);
-		return SAVE_ERROR;
+		return rc;
 	}
 	return db_commit(db) == -1 ? SAVE_ERROR : rc;
 }
@@ -702,8 +713,16 @@ store_reply_cancelled(sqlite3 *db, int64_t msg_id)
 	    "WHERE id = ?")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, msg_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
 		rc = sqlite3_column_int(st, 0) != 0;
+		break;
+	case SQLITE_DONE:
+		rc = 2;		/* erased */
+		break;
+	default:
+		break;
+	}
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -907,4 +926,25 @@ store_health(sqlite3 *db)
 	ok = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return ok && db_writable(db);
+}
+
+int
+store_conv_disclosure(sqlite3 *db, const char *conv_id, const char *sha256)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	if ((st = db_prepare(db, "UPDATE conversations SET disclosure_sha256 "
+	    "= ?, disclosure_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE "
+	    "id = ? AND disclosure_sha256 IS NULL")) == NULL)
+		return -1;
+	db_bind_text(st, 1, sha256, -1);
+	db_bind_text(st, 2, conv_id, -1);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	else
+		log_warnx("store_conv_disclosure %s: %s", conv_id,
+		    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
 }

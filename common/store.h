@@ -108,12 +108,21 @@ int		store_history(sqlite3 *, const char *conv_id, int turn,
 		    long max, int assistant, struct store_texts *out);
 void		store_texts_free(struct store_texts *);
 
+/*
+ * Record on conversation conv_id the SHA-256 (hex) of the disclosure its
+ * visitor saw, and now, unless one is recorded already.  0, or -1.
+ */
+int		store_conv_disclosure(sqlite3 *, const char *conv_id,
+		    const char *sha256);
+
 /* What store_reply_save did. */
 enum save_rc {
 	SAVE_OK,		/* saved */
 	SAVE_CANCELLED,		/* saved, and a cancel has been asked for */
 	SAVE_BUSY,		/* another writer kept the lock: nothing saved */
 	SAVE_ERROR,		/* nothing saved (logged) */
+	SAVE_GONE,		/* the reply is no more: its conversation was
+				   erased; nothing saved, stop */
 };
 
 /*
@@ -134,7 +143,10 @@ int		store_reply_finish(sqlite3 *, int64_t msg_id,
 		    enum msg_status status, const char *text, size_t len,
 		    const char *error);
 
-/* 1 when a cancel of reply msg_id was asked for, 0 when not, -1. */
+/*
+ * 1 when a cancel of reply msg_id was asked for, 0 when not, 2 when the
+ * reply is no more (its conversation was erased), -1.
+ */
 int		store_reply_cancelled(sqlite3 *, int64_t msg_id);
 
 /*

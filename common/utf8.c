@@ -132,3 +132,47 @@ utf8_floor(const char *s, size_t len, size_t off)
 		off--;
 	return off;
 }
+
+long
+utf8_lower(long cp)
+{
+	if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xc0 && cp <= 0xde &&
+	    cp != 0xd7))
+		return cp + 0x20;
+	/* Latin Extended-A: capital, small in pairs, shifted by one at
+	   U+0139..U+0148 and U+0179..U+017E; U+0130 and U+0138 alone. */
+	if ((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) ||
+	    (cp >= 0x14a && cp <= 0x177))
+		return (cp & 1) == 0 ? cp + 1 : cp;
+	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e))
+		return (cp & 1) == 1 ? cp + 1 : cp;
+	if (cp == 0x178)
+		return 0xff;
+	/* Greek capitals (U+03A2 is unassigned), Cyrillic. */
+	if ((cp >= 0x391 && cp <= 0x3a9 && cp != 0x3a2) ||
+	    (cp >= 0x410 && cp <= 0x42f))
+		return cp + 0x20;
+	if (cp >= 0x400 && cp <= 0x40f)
+		return cp + 0x50;
+	return cp;
+}
+
+void
+utf8_fold(char *s, size_t len)
+{
+	size_t	i = 0, n;
+	long	cp, lo;
+
+	while (i < len) {
+		cp = utf8_decode(s + i, len - i, &n);
+		if (cp >= 0 && (lo = utf8_lower(cp)) != cp) {
+			if (n == 1)
+				s[i] = (char)lo;
+			else {		/* two bytes both ways */
+				s[i] = (char)(0xc0 | (lo >> 6));
+				s[i + 1] = (char)(0x80 | (lo & 0x3f));
+			}
+		}
+		i += n;
+	}
+}

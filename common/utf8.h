@@ -43,4 +43,19 @@ int	utf8_blank(long cp);
  */
 int	utf8_all_blank(const char *s, size_t len);
 
+/*
+ * The lower-case of code point cp for the letters a firm's visitors
+ * write names in: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic
+ * capitals; any other cp is returned as it is.  The result always has
+ * the same UTF-8 length as cp, so a string folds in place.
+ */
+long	utf8_lower(long cp);
+
+/*
+ * Fold s (len bytes) to lower case in place with utf8_lower; invalid
+ * bytes are left as they are.  For case-insensitive search: the text
+ * searched and the search are folded the same way.
+ */
+void	utf8_fold(char *s, size_t len);
+
 #endif

@@ -12,7 +12,9 @@
  *                             failed ones with tries left, drain pending
  *                             jobs, send the notifications that are due
  *                             (with --retry-failed, failed ones first
- *                             made pending again); safe from cron, and
+ *                             made pending again), and erase what
+ *                             INTAKE_RETENTION_DAYS no longer keeps;
+ *                             safe from cron, and
  *                             concurrently; says what it did in one line
  *                             on stdout
  *   intake-extract --init [--owner USER]
@@ -48,6 +50,7 @@
 #include "checks_run.h"
 #include "config.h"
 #include "db.h"
+#include "erase.h"
 #include "jobs.h"
 #include "log.h"
 #include "notify.h"
@@ -290,7 +293,7 @@ main(int argc, char *argv[])
 	long		 pid = (long)getpid();
 	int64_t		 start, id;
 	int		 rc = 0, n = 0, ran, loaded, init = 0, retry_failed = 0;
-	int		 sent = 0, again = 0;
+	int		 sent = 0, again = 0, erased;
 
 	fds_sane();
 	signal(SIGPIPE, SIG_IGN);
@@ -379,6 +382,16 @@ main(int argc, char *argv[])
 			again = 0;
 		}
 		ran = drain(db, &cfg, pid, start, &n, &sent);
+		if (cfg.retention_days > 0) {
+			if ((erased = erase_older_than(db,
+			    cfg.retention_days)) == -1)
+				rc = 1;
+			else
+				log_info("retention: erased %d conversation(s) "
+				    "inactive for more than %ld day(s) (leads "
+				    "marked contacted or qualified are kept)",
+				    erased, cfg.retention_days);
+		}
 		printf("sweep: %d job(s) pending again, %d run; %d "
 		    "notification(s) pending again, %d tried\n", n, ran, again,
 		    sent);

@@ -15,7 +15,10 @@
 # A standalone configuration: it loads its own modules and touches nothing
 # of the system's Apache.  Every INTAKE_* variable set now is passed to the
 # program.  As root, the workers run as www-data (Apache will not run them
-# as root): the caller gives that user the database's folder.
+# as root): the caller gives that user the database's folder.  The page's
+# Content-Security-Policy lets the pages of the origins in
+# INTAKE_EMBED_ORIGINS (a comma list, checked by embed-origins.sh) show it
+# in a frame (www/embed.js); without them, frame-ancestors 'none'.
 set -eu
 mode=$1
 build=$(cd "$2" && pwd)
@@ -43,6 +46,7 @@ case $limit$body_ms in
 ''|*[!0-9]*) echo "apache-conf.sh: INTAKE_MAX_BODY or INTAKE_BODY_TIMEOUT_MS: not a number" >&2; exit 2 ;;
 esac
 body_s=$(( (body_ms + 999) / 1000 ))
+frame_ancestors=$("$top/scripts/embed-origins.sh") || exit 2
 www=$(cd "${5:-$top/www}" && pwd)
 mods=/usr/lib/apache2/modules
 
@@ -112,7 +116,7 @@ DirectoryIndex index.html
 </Directory>
 <Directory "$www">
 	Require all granted
-	Header always set Content-Security-Policy "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	Header always set Content-Security-Policy "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors $frame_ancestors; base-uri 'none'; form-action 'self'"
 	Header always set X-Content-Type-Options nosniff
 	Header always set Referrer-Policy no-referrer
 </Directory>

@@ -17,6 +17,10 @@
 # Request bodies (see "Bodies" below): every answer about one is the
 # contract's JSON, whether the program gives it or lighttpd itself does
 # (server.errorfile-prefix, www/errors/lighttpd-NNN.html).
+#
+# The page's Content-Security-Policy lets the pages of the origins in
+# INTAKE_EMBED_ORIGINS (a comma list, checked by embed-origins.sh) show it
+# in a frame (www/embed.js); without them, frame-ancestors 'none'.
 set -eu
 build=$(cd "$1" && pwd)
 run=$(cd "$2" && pwd)
@@ -28,6 +32,7 @@ case $limit in
 ''|*[!0-9]*) echo "lighttpd-conf.sh: INTAKE_MAX_BODY: not a number" >&2; exit 2 ;;
 esac
 limit_kb=$(( (limit + 1023) / 1024 ))
+frame_ancestors=$("$top/scripts/embed-origins.sh") || exit 2
 
 envlist='"PATH"'
 for v in $(env | sed -n 's/^\(INTAKE_[A-Z0-9_]*\|[AUL]SAN_OPTIONS\)=.*/\1/p' | sort -u); do
@@ -84,7 +89,7 @@ mimetype.assign		= (
 )
 \$HTTP["url"] !~ "^/api/" {
 	setenv.add-response-header = (
-		"Content-Security-Policy" => "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+		"Content-Security-Policy" => "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors $frame_ancestors; base-uri 'none'; form-action 'self'",
 		"X-Content-Type-Options" => "nosniff",
 		"Referrer-Policy" => "no-referrer",
 	)

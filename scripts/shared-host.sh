@@ -11,6 +11,10 @@
 # Sources: the page from www/, the .htaccess files and the commented
 # intake.conf from examples/shared-host/, the programs from OBJ_DIR.
 #
+# public_html/.htaccess lets the pages of the origins in
+# INTAKE_EMBED_ORIGINS (a comma list, checked by embed-origins.sh) show the
+# page in a frame (www/embed.js); without them, frame-ancestors 'none'.
+#
 # intake.conf gets a random admin token, printed once.  An intake.conf
 # already in OUT_DIR is kept as it is (its token and whatever was filled
 # in), so building again never loses a configured bundle.
@@ -35,6 +39,8 @@ case $home_dir in
 /*) extract=$home_dir/intake/intake-extract ;;
 *) echo "shared-host.sh: HOME_DIR must be absolute (/home/ACCOUNT)" >&2; exit 2 ;;
 esac
+
+frame_ancestors=$("$top/scripts/embed-origins.sh") || exit 2
 
 for prog in intake.fcgi intake-extract; do
 	if [ ! -x "$obj/$prog" ]; then
@@ -67,7 +73,9 @@ for f in "$top"/www/*; do
 done
 # Apache's JSON answers (the lighttpd-*.html ones are lighttpd's).
 install -m 0644 "$top"/www/errors/*.json "$web/errors/"
-install -m 0644 "$src/public_html/.htaccess" "$web/.htaccess"
+sed "s|frame-ancestors 'none';|frame-ancestors $frame_ancestors;|" \
+    "$src/public_html/.htaccess" > "$web/.htaccess"
+chmod 0644 "$web/.htaccess"
 install -m 0644 "$src/public_html/api/.htaccess" "$web/api/.htaccess"
 install -m 0755 "$obj/intake.fcgi" "$web/api/intake.cgi"
 install -m 0755 "$obj/intake-extract" "$mine/intake-extract"
@@ -92,6 +100,9 @@ trap - EXIT
 glibc=$(objdump -T "$out/public_html/api/intake.cgi" "$out/intake/intake-extract" 2>/dev/null |
     grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1)
 echo "shared-host: $out/public_html and $out/intake, ready to upload into the account's home"
+if [ "$frame_ancestors" != "'none'" ]; then
+	echo "shared-host: the chat may be framed by pages of $frame_ancestors (public_html/.htaccess)"
+fi
 echo "shared-host: the programs need glibc ${glibc:-?} or newer and libcurl (libcurl.so.4) on the host"
 if [ -n "$token" ]; then
 	echo "shared-host: admin token (the password of leads.html; also in intake/intake.conf):"

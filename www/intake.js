@@ -17,6 +17,18 @@
  *   </div>
  * #queue holds messages typed while a reply streams (same wrapper, class
  * msg--queued, no data-role) until the server accepts them.
+ *
+ * The firm's disclosure (GET /api/disclosure) is shown as text in
+ * #disclosure, open before the conversation has a message and folded to one
+ * line after (the same on a reload: a visitor who already wrote has read
+ * it; it opens again with a click).  A message typed while it was shown
+ * carries its SHA-256 ("disclosure") when it is the conversation's first;
+ * if the text could not be fetched the page works as before and sends none.
+ *
+ * In a frame (www/embed.js on the firm's site) the page is the same page;
+ * it only passes Escape on to the frame's parent (postMessage {intake:
+ * "close"}) and focuses its message box when the parent asks ({intake:
+ * "focus"}).
  */
 'use strict';
 
@@ -44,7 +56,9 @@
     live: document.getElementById('live'),
     stop: document.querySelector('[data-action="stop"]'),
     retry: document.querySelector('[data-action="retry"]'),
-    startOver: document.querySelector('[data-action="start-over"]')
+    startOver: document.querySelector('[data-action="start-over"]'),
+    disclosure: document.getElementById('disclosure'),
+    disclosureText: document.getElementById('disclosure-text')
   };
 
   const state = {
@@ -57,7 +71,9 @@
     abort: null,     // AbortController of the POST in flight
     follow: null,    // {settle} of the follow of /events under way
     followWait: 0,   // ms a 429 on /events asked us to wait
-    timer: null      // pending retry of the queue head
+    timer: null,     // pending retry of the queue head
+    disclosure: null,  // {text, sha256} from /api/disclosure, once shown
+    wasEmpty: null   // no conversation and nothing queued, at the last updateControls
   };
 
   const encoder = new TextEncoder();
@@ -343,7 +359,15 @@
     if (!streaming && document.activeElement === els.stop) els.input.focus();
     els.stop.hidden = !streaming;
     els.stop.disabled = !streaming || state.stopping;
-    els.intro.hidden = els.messages.childElementCount + els.queue.childElementCount > 0;
+    const empty = els.messages.childElementCount + els.queue.childElementCount === 0;
+    els.intro.hidden = !empty;
+    // Open before the first message, folded once there is one or a stored
+    // conversation is shown (on a change only: a visitor may open it again).
+    const before = empty && !state.conv;
+    if (before !== state.wasEmpty) {
+      state.wasEmpty = before;
+      els.disclosure.open = before;
+    }
     state.queue.forEach((item, i) => {
       if (item.accepted || item.failed) return;
       hint(item, i === 0 && state.busy && !state.live ? 'Sending…'
@@ -358,6 +382,7 @@
     m.wrap.classList.add('msg--queued');
     const item = {
       text, clientId: newClientId(), el: m.wrap, bubble: m.bubble, note: m.note,
+      disclosure: state.disclosure ? state.disclosure.sha256 : null,   // what the visitor was shown
       reply: null, accepted: false, failed: false, stalled: false, attempts: 0, conflicts: 0, gone: 0
     };
     // Sending again is as good as pressing Retry.
@@ -464,7 +489,7 @@
       res = await fetch(convPath('/messages'), {
         method: 'POST',
         headers: authHeaders({ 'Content-Type': 'application/json', Accept: 'text/event-stream' }),
-        body: JSON.stringify({ text: item.text, client_id: item.clientId }),
+        body: JSON.stringify(messageBody(item)),
         cache: 'no-store',
         signal: state.abort.signal
       });
@@ -486,6 +511,15 @@
     }
     if (isGone(err) && item.gone++ === 0) return conversationGone();
     return sendFailed(item, err);
+  }
+
+  // The disclosure's hash goes with the conversation's first message only:
+  // nothing shown yet means none has been sent (a resend of the same
+  // client_id carries it again, which the server takes as the same turn).
+  function messageBody(item) {
+    const body = { text: item.text, client_id: item.clientId };
+    if (item.disclosure && !els.messages.querySelector('[data-role]')) body.disclosure = item.disclosure;
+    return body;
   }
 
   // 409: another tab's reply is streaming. Show and follow it; the item stays
@@ -810,6 +844,42 @@
     enqueue(text);
   }
 
+  /* ---------- the disclosure ---------- */
+
+  // GET /api/disclosure, shown as text; tried a few times, then the page
+  // goes on without it (the header's short notice stays).
+  async function loadDisclosure() {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        const res = await fetch('/api/disclosure', { cache: 'no-store' });
+        if (res.ok) {
+          const data = await res.json();
+          if (!data || typeof data.text !== 'string' || !data.text.trim() ||
+              typeof data.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(data.sha256)) return;
+          els.disclosureText.textContent = data.text;
+          els.disclosure.hidden = false;
+          state.disclosure = { text: data.text, sha256: data.sha256 };
+          return;
+        }
+        if (res.status < 500 && res.status !== 429) return;   // not there: no disclosure
+      } catch (e) { /* the network: try again */ }
+      await sleep(2000 * attempt);
+    }
+  }
+
+  /* ---------- in a frame (embed.js) ---------- */
+
+  function framed() {
+    document.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || e.isComposing) return;
+      window.parent.postMessage({ intake: 'close' }, '*');
+    });
+    window.addEventListener('message', (e) => {
+      if (e.source !== window.parent || !e.data || e.data.intake !== 'focus') return;
+      els.input.focus({ preventScroll: true });
+    });
+  }
+
   /* ---------- wiring ---------- */
 
   function onStorage(e) {
@@ -856,9 +926,12 @@
       if (document.visibilityState === 'visible') syncNow(true);
     });
 
+    if (window.parent !== window) framed();
+
     state.conv = readStored();
     updateControls();
     if (state.conv) syncNow(false);
+    loadDisclosure();
   }
 
   init();

@@ -92,7 +92,7 @@ test('the list opens the lead: the e-mail sent, the webhook failed with its erro
   await page.waitForSelector('#token-form:not([hidden])', { timeout: WAIT_MS });
   await page.fill('#admin-token', ADMIN);
   await page.press('#admin-token', 'Enter');
-  const row = page.locator('#leads-table tr[data-id="' + CONV + '"] button.row-link');
+  const row = page.locator('#leads-table tr[data-id="' + CONV + '"] a.row-link');
   await row.waitFor({ timeout: WAIT_MS });
   eq(await row.textContent(), 'Jane Doe', 'the lead\'s name in the list');
   await row.click();
@@ -124,7 +124,7 @@ test('the notification\'s link opens the lead; Send again: one POST with the adm
   const page = await ctx.newPage();
   await page.goto(BASE + 'leads.html#' + LINK_HASH);
   await lineOf(page, WEBHOOK_ID, 'failed');
-  eq(await page.evaluate(() => location.hash), '#lead/' + CONV, 'the address once the link opened the lead');
+  eq(await page.evaluate(() => location.hash), '#lead=' + CONV, 'the address once the link opened the lead');
   const button = page.locator('#notifications li[data-id="' + WEBHOOK_ID + '"] button[data-action="notify-retry"]');
   const answered = page.waitForResponse((res) => res.request().method() === 'POST', { timeout: WAIT_MS });
   await button.click();

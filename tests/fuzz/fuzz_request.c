@@ -7,7 +7,8 @@
  * it accepts must keep its promises: text non-empty, well-formed UTF-8 of
  * at most text_max characters, client_id printable and short enough.
  * request_depth_ok runs on the same bytes, and a body it refuses must
- * never be accepted.
+ * never be accepted.  request_patch (a staff PATCH) gets the same bytes:
+ * what it accepts has a known status or a note within its limit.
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Icgi \
  *	    tests/fuzz/fuzz_request.c cgi/request.c common/utf8.c -ljansson
@@ -22,7 +23,37 @@
 #define TEXT_MAX	8000
 #define CLIENT_ID_MAX	64
 
+#define NOTE_MAX	2000
+
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+status_ok(const char *s)
+{
+	return strcmp(s, "new") == 0 || strcmp(s, "spam") == 0;
+}
+
+/* request_patch on the same bytes keeps its promises. */
+static void
+fuzz_patch(const char *body, size_t size)
+{
+	struct patch_req	p;
+	char			why[160];
+
+	why[0] = '\0';
+	if (request_patch(body, size, NOTE_MAX, status_ok, &p, why,
+	    sizeof(why)) == REQUEST_OK) {
+		if (p.status == NULL && p.note == NULL)
+			abort();
+		if (p.status != NULL && !status_ok(p.status))
+			abort();
+		if (p.note != NULL && (p.note[0] == '\0' ||
+		    utf8_count(p.note, strlen(p.note)) > NOTE_MAX))
+			abort();
+	} else if (p.status != NULL || p.note != NULL || why[0] == '\0')
+		abort();
+	request_patch_free(&p);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,6 +101,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	request_free(&m);
+
+	fuzz_patch(body, size);
 
 	/* The same bytes with a small limit exercise the 413 path. */
 	rc = request_message(body, size, 3, 2, &m, why, sizeof(why));

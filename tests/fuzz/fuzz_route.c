@@ -75,7 +75,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case ROUTE_EVENTS:
 	case ROUTE_CANCEL:
 	case ROUTE_LEAD:
-		if (!id_ok(r.arg))
+	case ROUTE_LEAD_PATCH:
+	case ROUTE_CONV_DELETE:
+		if (!id_ok(r.arg) || r.arg2[0] != '\0')
+			abort();
+		break;
+	case ROUTE_NOTIFY_RETRY:
+		if (!id_ok(r.arg) || memchr(r.arg2, '\0', sizeof(r.arg2)) ==
+		    NULL || !id_ok(r.arg2))
 			abort();
 		break;
 	case ROUTE_BAD_METHOD:
@@ -83,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	default:
-		if (r.arg[0] != '\0')
+		if (r.arg[0] != '\0' || r.arg2[0] != '\0')
 			abort();
 		break;
 	}

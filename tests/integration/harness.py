@@ -555,6 +555,9 @@ class Server:
         self._db_ready = False
         self.keep = os.environ.get("INTAKE_TEST_KEEP") == "1"
         self.deleted_at_stop = []
+        # Lines appended to lighttpd's generated configuration (a test
+        # that needs more of the server, e.g. its own authentication).
+        self.extra_conf = ""
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith("INTAKE_")}
         self.env["INTAKE_DB"] = self.db_path
@@ -662,6 +665,9 @@ class Server:
     def _launch_lighttpd(self):
         self._write_conf([os.path.join(TOP, "scripts", "lighttpd-conf.sh"),
                           BUILD_DIR, self.rundir, str(self.port)])
+        if self.extra_conf:
+            with open(self.conf, "a") as f:
+                f.write("\n" + self.extra_conf + "\n")
         self.proc = subprocess.Popen(
             ["lighttpd", "-D", "-f", self.conf], env=self.env, cwd=TOP,
             stdin=subprocess.DEVNULL, stdout=open(self.outlog, "ab"),

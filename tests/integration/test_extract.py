@@ -200,8 +200,10 @@ class BuiltinTests(Checks, ServerTestCase):
         mine = [l for l in obj["leads"] if l["conversation_id"] == self.conv]
         self.assertEqual(len(mine), 1, "one lead per conversation")
         lead = mine[0]
+        # (the staff workspace's contract adds the lead's status)
         self.assertEqual(set(lead), {"conversation_id", "created_at",
-                                     "updated_at", "fields"})
+                                     "updated_at", "status", "fields"})
+        self.assertEqual(lead["status"], "new")
         self.assertEqual(set(lead["fields"]), set(FIELDS), lead)
         self.assertIsInstance(lead["fields"]["summary"], str)
         self.assertTrue(lead["fields"]["summary"])

@@ -118,10 +118,29 @@ class Valgrind(unittest.TestCase):
                 s.auth(token), **{"Content-Type": "application/json"}))
             self.assertEqual(st, want, path)
         for path in ("/api/leads", "/api/leads?format=csv",
-                     "/api/leads/%s" % conv, "/api/health"):
+                     "/api/leads?status=new&urgency=high&q=a%25_b&limit=2"
+                     "&before=9999&before_id=x",
+                     "/api/leads/%s" % conv, "/api/health",
+                     "/api/disclosure"):
             st, _, _ = s.call("GET", path, None,
                               {"Authorization": "Bearer " + ADMIN})
             self.assertEqual(st, 200, path)
+        # the staff's writes: status and note, bad ones, an erase
+        admin = {"Authorization": "Bearer " + ADMIN,
+                 "Content-Type": "application/json"}
+        for body, want in ((b'{"status":"contacted","note":"rang"}', 200),
+                           (b'{"status":"bogus"}', 400),
+                           (b'{"note":"' + b"x" * 2001 + b'"}', 413),
+                           (b"{}", 400), (b"{bad", 400)):
+            st, _, _ = s.call("PATCH", "/api/leads/%s" % conv, body, admin)
+            self.assertEqual(st, want, body[:40])
+        other, _ = s.create_conversation()
+        st, _, _ = s.call("DELETE", "/api/conversations/%s" % other, None,
+                          {"Authorization": "Bearer " + ADMIN})
+        self.assertEqual(st, 204)
+        st, _, _ = s.call("DELETE", "/api/conversations/%s" % other, None,
+                          {"Authorization": "Bearer " + ADMIN})
+        self.assertEqual(st, 404)
 
     def test_2_clean_at_exit(self):
         # The program first (the harness would SIGKILL what it started

@@ -616,6 +616,123 @@ test_notify_load(void)
 	env_clear();
 }
 
+/*
+ * config_origins: INTAKE_EMBED_ORIGINS goes into the page's CSP header
+ * (frame-ancestors), so only origins pass: scheme, host, port.  The same
+ * rows as tests/integration/test_embed_conf.py gives scripts/embed-origins.sh.
+ */
+static const struct origin_row {
+	const char	*list;
+	int		 want;
+	int		 line;
+} origin_rows[] = {
+	{ "", 0, __LINE__ },
+	{ "   ", 0, __LINE__ },
+	{ "https://www.firm.example", 0, __LINE__ },
+	{ "http://127.0.0.1:8081", 0, __LINE__ },
+	{ "https://www.firm.example,https://firm.example", 0, __LINE__ },
+	{ " https://a.example , http://b.example:8080\t", 0, __LINE__ },
+	{ "HTTPS://WWW.FIRM.EXAMPLE:443", 0, __LINE__ },
+	{ "https://my-firm.example", 0, __LINE__ },
+	{ "http://localhost", 0, __LINE__ },
+	{ "https://a.example:1", 0, __LINE__ },
+	{ "https://a.example:65535", 0, __LINE__ },
+	/* Nothing but scheme, host and port. */
+	{ "https://a.example/", -1, __LINE__ },
+	{ "https://a.example/path", -1, __LINE__ },
+	{ "https://a.example?x", -1, __LINE__ },
+	{ "https://*.a.example", -1, __LINE__ },
+	{ "https://u@a.example", -1, __LINE__ },
+	{ "https://[::1]", -1, __LINE__ },
+	{ "https://\xc3\xa4.example", -1, __LINE__ },
+	{ "a.example", -1, __LINE__ },
+	{ "//a.example", -1, __LINE__ },
+	{ "ftp://a.example", -1, __LINE__ },
+	{ "javascript:alert(1)", -1, __LINE__ },
+	{ "*", -1, __LINE__ },
+	{ "'self'", -1, __LINE__ },
+	{ "https://", -1, __LINE__ },
+	{ "https://a..example", -1, __LINE__ },
+	{ "https://.a.example", -1, __LINE__ },
+	{ "https://a.example.", -1, __LINE__ },
+	{ "https://-a.example", -1, __LINE__ },
+	{ "https://a-.example", -1, __LINE__ },
+	{ "https://a.-b.example", -1, __LINE__ },
+	{ "https://a.example:", -1, __LINE__ },
+	{ "https://a.example:0", -1, __LINE__ },
+	{ "https://a.example:65536", -1, __LINE__ },
+	{ "https://a.example:123456", -1, __LINE__ },
+	{ "https://a.example:8x", -1, __LINE__ },
+	{ "https://a.example:1:2", -1, __LINE__ },
+	/* What would break out of the header or the directive. */
+	{ "https://a.example;", -1, __LINE__ },
+	{ "https://a.example; script-src *", -1, __LINE__ },
+	{ "https://a.example 'unsafe-inline'", -1, __LINE__ },
+	{ "https://a.example https://b.example", -1, __LINE__ },
+	{ "https://a.example\"", -1, __LINE__ },
+	{ "https://a'.example", -1, __LINE__ },
+	{ "https://a.example\r\nX-Evil: 1", -1, __LINE__ },
+	{ "https://a.example\nhttps://b.example", -1, __LINE__ },
+	/* Empty entries. */
+	{ "https://a.example,", -1, __LINE__ },
+	{ ",https://a.example", -1, __LINE__ },
+	{ "https://a.example,,https://b.example", -1, __LINE__ },
+	{ ",", -1, __LINE__ },
+};
+
+static void
+test_origins(void)
+{
+	const struct origin_row	*t;
+	char			 err[256];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(origin_rows) / sizeof(origin_rows[0]); i++) {
+		t = &origin_rows[i];
+		err[0] = '\0';
+		rc = config_origins(t->list, err, sizeof(err));
+		CHECK_AT(t->line, rc == t->want, "config_origins(\"%s\"): rc "
+		    "%d, want %d (%s)", t->list, rc, t->want, err);
+		if (rc == -1)
+			CHECK_AT(t->line, strstr(err, "EMBED_ORIGINS") != NULL,
+			    "reason \"%s\" does not name EMBED_ORIGINS", err);
+	}
+}
+
+/* intake.conf takes embed_origins; a bad one fails the load, as does the
+   environment's. */
+static void
+test_origins_load(void)
+{
+	static struct config	 c;
+	char			 err[512];
+	int			 rc;
+
+	config_defaults(&c);
+	CHECK(c.embed_origins[0] == '\0', "EMBED_ORIGINS default \"%s\"",
+	    c.embed_origins);
+	rc = config_line(&c, "embed_origins = https://www.firm.example, "
+	    "https://firm.example", err, sizeof(err));
+	CHECK(rc == 0 && strcmp(c.embed_origins, "https://www.firm.example, "
+	    "https://firm.example") == 0, "embed_origins line: rc %d, \"%s\"",
+	    rc, c.embed_origins);
+
+	env_clear();
+	setenv("INTAKE_EMBED_ORIGINS", "https://www.firm.example/", 1);
+	err[0] = '\0';
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == -1 && strstr(err, "EMBED_ORIGINS") != NULL, "env origin "
+	    "with a path: rc %d, \"%s\"", rc, err);
+	setenv("INTAKE_EMBED_ORIGINS", "http://127.0.0.1:8081,https://a.example",
+	    1);
+	rc = config_load(&c, err, sizeof(err));
+	CHECK(rc == 0 && strcmp(c.embed_origins, "http://127.0.0.1:8081,"
+	    "https://a.example") == 0, "env origins: rc %d (%s), \"%s\"", rc,
+	    rc == 0 ? "" : err, c.embed_origins);
+	env_clear();
+}
+
 /* Write text to a new temporary file; its name into path. */
 static void
 file_write(char *path, size_t pathsz, const char *text)
@@ -1090,6 +1207,8 @@ main(void)
 	test_load_file_errors();
 	test_load_missing();
 	test_notify_load();
+	test_origins();
+	test_origins_load();
 	test_load_prompt();
 	test_discover();
 	return check_done("config");

@@ -25,6 +25,7 @@
 #include "db.h"
 #include "jobs.h"
 #include "lead.h"
+#include "lead_view.h"
 #include "rules.h"
 #include "store.h"
 
@@ -160,7 +161,7 @@ static const char loose_schema[] =
     "CREATE TABLE message_parts (message_id INTEGER, offset INTEGER, "
     "  text TEXT);"
     "CREATE TABLE leads (conversation_id TEXT, created_at TEXT, "
-    "  updated_at TEXT);"
+    "  updated_at TEXT, status TEXT, urgency TEXT, search TEXT);"
     "CREATE TABLE lead_fields (conversation_id TEXT, field TEXT, "
     "  value TEXT, strength INTEGER, turn INTEGER, source TEXT, "
     "  updated_at TEXT);"
@@ -174,7 +175,8 @@ static const char loose_schema[] =
     "  VALUES (1, 'c1', 1, 'user', 'complete', 'hello'),"
     "         (2, 'c1', 1, 'assistant', NULL, 'partial');"
     /* A lead with a field of no name, one of no value, one good. */
-    "INSERT INTO leads VALUES ('c2', 'x', 'x'), (NULL, 'x', 'x');"
+    "INSERT INTO leads VALUES ('c2', 'x', 'x', NULL, NULL, NULL), "
+    "  (NULL, 'x', 'x', NULL, NULL, NULL);"
     "INSERT INTO lead_fields VALUES ('c2', NULL, 'Ada', 50, 1, 'rules', 'x'),"
     "  ('c2', 'full_name', NULL, 50, 1, 'rules', 'x'),"
     "  ('c2', 'email', 'ada@example.com', 50, 1, 'rules', 'x');"
@@ -191,6 +193,7 @@ test_null_columns(void)
 	struct job		 j;
 	sqlite3			*db;
 	json_t			*got, *l, *f;
+	struct lead_query	 lq;
 	int			 n, turns[FIELD__MAX];
 
 	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
@@ -229,7 +232,9 @@ test_null_columns(void)
 	    ex.value[FIELD_EMAIL]);
 
 	/* The list: the lead of no id is left out, c2 is there. */
-	got = lead_list_json(db, 10);
+	memset(&lq, 0, sizeof(lq));
+	lq.limit = 10;
+	got = lead_list_json(db, &lq);
 	l = json_object_get(got, "leads");
 	CHECK(json_array_size(l) == 1, "lead_list_json: %zu leads, want 1",
 	    json_array_size(l));

@@ -615,6 +615,124 @@ test_is_json(void)
 	}
 }
 
+/* PATCH bodies: status and note, either or both. */
+static int
+patch_status_ok(const char *s)
+{
+	return strcmp(s, "new") == 0 || strcmp(s, "contacted") == 0;
+}
+
+static const struct patch_row {
+	const char	*body;
+	enum request_rc	 want;
+	const char	*status;	/* wanted, NULL none */
+	const char	*note;
+	int		 line;
+} patch_rows[] = {
+	{ "{\"status\":\"contacted\",\"note\":\"rang\"}", REQUEST_OK,
+	    "contacted", "rang", __LINE__ },
+	{ "{\"status\":\"new\"}", REQUEST_OK, "new", NULL, __LINE__ },
+	{ "{\"note\":\"left\"}", REQUEST_OK, NULL,
+	    "left", __LINE__ },
+	{ "{\"note\":\"\\u00e9t\\u00e9\",\"status\":null}", REQUEST_OK, NULL,
+	    "\xc3\xa9t\xc3\xa9", __LINE__ },
+	/* A note of exactly the limit (5 characters, 10 bytes) is taken. */
+	{ "{\"note\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", REQUEST_OK,
+	    NULL, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", __LINE__ },
+	{ "{\"note\":\"abcdef\"}", REQUEST_TOO_LARGE, NULL, NULL, __LINE__ },
+	{ "{\"status\":\"spam\"}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{\"status\":\"CONTACTED\"}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{\"status\":\"\"}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{\"status\":1}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{\"note\":[\"x\"]}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{\"note\":\"\"}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{\"other\":1}", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "[]", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "not json", REQUEST_BAD, NULL, NULL, __LINE__ },
+	{ "{\"status\":\"new\",\"status\":\"contacted\"}", REQUEST_BAD,
+	    NULL, NULL, __LINE__ },
+	{ "{\"note\":\"\xff\"}", REQUEST_BAD, NULL, NULL, __LINE__ },
+};
+
+static void
+test_patch(void)
+{
+	const struct patch_row	*t;
+	struct patch_req	 p;
+	enum request_rc		 rc;
+	char			 why[160], *body;
+	size_t			 i, len;
+
+	for (i = 0; i < sizeof(patch_rows) / sizeof(patch_rows[0]); i++) {
+		t = &patch_rows[i];
+		len = strlen(t->body);
+		if ((body = malloc(len ? len : 1)) == NULL)
+			abort();
+		memcpy(body, t->body, len);
+		memset(&p, 0xa5, sizeof(p));
+		why[0] = '\0';
+		rc = request_patch(body, len, 5, patch_status_ok, &p, why,
+		    sizeof(why));
+		free(body);
+		CHECK_AT(t->line, rc == t->want, "rc %s, want %s (%s)",
+		    rcname(rc), rcname(t->want), why);
+		if (rc != REQUEST_OK) {
+			CHECK_AT(t->line, p.status == NULL && p.note == NULL &&
+			    why[0] != '\0', "failure left p filled");
+			continue;
+		}
+		CHECK_AT(t->line, t->status == NULL ? p.status == NULL :
+		    p.status != NULL && strcmp(p.status, t->status) == 0,
+		    "status %s", p.status ? p.status : "(null)");
+		CHECK_AT(t->line, t->note == NULL ? p.note == NULL :
+		    p.note != NULL && strcmp(p.note, t->note) == 0,
+		    "note %s", p.note ? p.note : "(null)");
+		request_patch_free(&p);
+	}
+}
+
+/* The disclosure's hash rides on a message: 64 lower-case hex or 400. */
+static void
+test_disclosure(void)
+{
+	static const struct {
+		const char	*dis;
+		enum request_rc	 want;
+		int		 line;
+	} rows[] = {
+		{ "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+		    REQUEST_OK, __LINE__ },
+		{ "null", REQUEST_OK, __LINE__ },
+		{ "\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"",
+		    REQUEST_BAD, __LINE__ },
+		{ "\"0123456789abcdef\"", REQUEST_BAD, __LINE__ },
+		{ "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\"",
+		    REQUEST_BAD, __LINE__ },
+		{ "\"g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+		    REQUEST_BAD, __LINE__ },
+		{ "64", REQUEST_BAD, __LINE__ },
+	};
+	struct message_req	m;
+	char			body[256], why[160];
+	size_t			i;
+	int			n;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		n = snprintf(body, sizeof(body), "{\"text\":\"hi\","
+		    "\"disclosure\":%s}", rows[i].dis);
+		CHECK_AT(rows[i].line, request_message(body, (size_t)n, 8000,
+		    64, &m, why, sizeof(why)) == rows[i].want, "disclosure "
+		    "%s: %s", rows[i].dis, why);
+		if (rows[i].want == REQUEST_OK)
+			CHECK_AT(rows[i].line, strcmp(rows[i].dis, "null") == 0 ?
+			    m.disclosure[0] == '\0' : strncmp(m.disclosure,
+			    rows[i].dis + 1, 64) == 0 &&
+			    m.disclosure[64] == '\0', "disclosure kept");
+		request_free(&m);
+	}
+}
+
 int
 main(void)
 {
@@ -624,5 +742,7 @@ main(void)
 	test_why_small();
 	test_depth();
 	test_is_json();
+	test_patch();
+	test_disclosure();
 	return check_done("request");
 }

@@ -17,6 +17,7 @@
 static const char *const route_names[ROUTE__MAX] = {
 	"NOT_FOUND", "BAD_METHOD", "HEALTH", "CONV_CREATE", "CONV_GET",
 	"MESSAGES", "EVENTS", "CANCEL", "LEADS", "LEAD", "NOTIFY_RETRY",
+	"LEAD_PATCH", "CONV_DELETE", "DISCLOSURE",
 };
 
 static const char *
@@ -173,10 +174,10 @@ static const struct match_row {
 	    __LINE__ },
 	{ "PUT", "/api/conversations", ROUTE_BAD_METHOD, "", "POST",
 	    __LINE__ },
-	{ "POST", "/api/conversations/abc", ROUTE_BAD_METHOD, "", "GET",
-	    __LINE__ },
-	{ "DELETE", "/api/conversations/abc", ROUTE_BAD_METHOD, "", "GET",
-	    __LINE__ },
+	{ "POST", "/api/conversations/abc", ROUTE_BAD_METHOD, "",
+	    "GET, DELETE", __LINE__ },
+	{ "PUT", "/api/conversations/abc", ROUTE_BAD_METHOD, "",
+	    "GET, DELETE", __LINE__ },
 	{ "GET", "/api/conversations/abc/messages", ROUTE_BAD_METHOD, "",
 	    "POST", __LINE__ },
 	{ "PUT", "/api/conversations/abc/messages", ROUTE_BAD_METHOD, "",
@@ -186,7 +187,7 @@ static const struct match_row {
 	{ "GET", "/api/conversations/abc/cancel", ROUTE_BAD_METHOD, "",
 	    "POST", __LINE__ },
 	{ "POST", "/api/leads", ROUTE_BAD_METHOD, "", "GET", __LINE__ },
-	{ "DELETE", "/api/leads/abc", ROUTE_BAD_METHOD, "", "GET",
+	{ "DELETE", "/api/leads/abc", ROUTE_BAD_METHOD, "", "GET, PATCH",
 	    __LINE__ },
 	{ "POST", "/api/conversations/" ID64 "/events", ROUTE_BAD_METHOD, "",
 	    "GET", __LINE__ },
@@ -264,6 +265,16 @@ static const struct two_row {
 	    __LINE__ },
 	{ "POST", "/api/leads/abc/notifications", ROUTE_NOT_FOUND, "", "",
 	    __LINE__ },
+	{ "PATCH", "/api/leads/abc", ROUTE_LEAD_PATCH, "abc", "", __LINE__ },
+	{ "DELETE", "/api/conversations/abc", ROUTE_CONV_DELETE, "abc", "",
+	    __LINE__ },
+	{ "GET", "/api/disclosure", ROUTE_DISCLOSURE, "", "", __LINE__ },
+	{ "DELETE", "/api/leads/abc", ROUTE_BAD_METHOD, "", "", __LINE__ },
+	{ "PATCH", "/api/conversations/abc", ROUTE_BAD_METHOD, "", "",
+	    __LINE__ },
+	{ "DELETE", "/api/conversations/" ID65, ROUTE_NOT_FOUND, "", "",
+	    __LINE__ },
+	{ "POST", "/api/disclosure", ROUTE_BAD_METHOD, "", "", __LINE__ },
 	/* One {id} routes leave the second empty. */
 	{ "GET", "/api/leads/abc", ROUTE_LEAD, "abc", "", __LINE__ },
 };

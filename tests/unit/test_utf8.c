@@ -344,6 +344,50 @@ test_all_blank(void)
 	}
 }
 
+/* Case folding: every capital of the ranges, and what stays. */
+static void
+test_fold(void)
+{
+	static const struct {
+		const char	*in, *want;
+		int		 line;
+	} rows[] = {
+		{ "JANE Doe", "jane doe", __LINE__ },
+		{ "\xc3\x89MILIE \xc3\x85NGSTR\xc3\x96M", /* ÉMILIE ÅNGSTRÖM */
+		    "\xc3\xa9milie \xc3\xa5ngstr\xc3\xb6m", __LINE__ },
+		{ "\xc3\x97", "\xc3\x97", __LINE__ },	/* × stays */
+		{ "\xc3\x9f", "\xc3\x9f", __LINE__ },	/* ß stays */
+		{ "\xc5\x81UKASZ", "\xc5\x82ukasz", __LINE__ }, /* Ł */
+		{ "\xc4\x8c\xc3\x81P", "\xc4\x8d\xc3\xa1p", __LINE__ }, /* ČÁP */
+		{ "\xc5\xb8", "\xc3\xbf", __LINE__ },	/* Ÿ -> ÿ */
+		{ "\xc5\xbd", "\xc5\xbe", __LINE__ },	/* Ž */
+		{ "\xc4\xb0", "\xc4\xb0", __LINE__ },	/* İ stays */
+		{ "\xce\xa3\xce\x9f\xce\xa6", "\xcf\x83\xce\xbf\xcf\x86",
+		    __LINE__ },				/* ΣΟΦ */
+		{ "\xd0\x90\xd0\xaf\xd0\x81", "\xd0\xb0\xd1\x8f\xd1\x91",
+		    __LINE__ },				/* АЯЁ */
+		{ "\xe5\xb1\xb1\xe7\x94\xb0 +1 555", "\xe5\xb1\xb1\xe7\x94\xb0 +1 555",
+		    __LINE__ },				/* 山田 stays */
+		{ "A\xff" "B\xc3", "a\xff" "b\xc3", __LINE__ },	/* invalid kept */
+	};
+	char	buf[64];
+	size_t	i, n;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		n = strlen(rows[i].in);
+		memcpy(buf, rows[i].in, n + 1);
+		utf8_fold(buf, n);
+		CHECK_AT(rows[i].line, strcmp(buf, rows[i].want) == 0,
+		    "fold: got \"%s\"", buf);
+	}
+	/* Every code point keeps its length; folding twice changes nothing. */
+	for (i = 0; i < 0x800; i++)
+		CHECK(utf8_lower((long)i) < 0x800 && (i < 0x80) ==
+		    (utf8_lower((long)i) < 0x80) &&
+		    utf8_lower(utf8_lower((long)i)) == utf8_lower((long)i),
+		    "U+%04zx folds to U+%04lx", i, utf8_lower((long)i));
+}
+
 int
 main(void)
 {
@@ -354,5 +398,6 @@ main(void)
 	test_floor();
 	test_blank();
 	test_all_blank();
+	test_fold();
 	return check_done("utf8");
 }
