@@ -1,8 +1,9 @@
 """driver.py: what the browser suites' Python drivers (test_page.py,
-test_leads.py) share: the tools they need, running a Node suite against a
-started server, and adding up its results with their own.
+test_leads.py, test_workspace.py, test_embed.py) share: the tools they
+need, starting the server, running a Node suite against it, and adding up
+its results with their own.
 
-A Node suite (page.test.mjs, leads.test.mjs) prints "plan N", then "ok
+A Node suite (page.test.mjs, leads.test.mjs, …) prints "plan N", then "ok
 NAME" or "FAIL NAME: why" per test; a test it planned but never reported
 counts as failed, and so does a run that died without a FAIL line.  A
 sanitizer report in the server's logs counts as one more failure.  The
@@ -45,6 +46,41 @@ def missing_tools():
         out.append("tests/browser/node_modules/playwright-core "
                    "(npm ci in tests/browser)")
     return out
+
+
+def require_tools(name, what, missing=()):
+    """Ends the run as one failure, saying that WHAT cannot run, if this
+    machine lacks a tool a browser suite needs or has any of missing, the
+    driver's own lacks."""
+    missing = missing_tools() + list(missing)
+    if missing:
+        print("%s cannot run, missing: %s; run scripts/deps.sh test" %
+              (what, ", ".join(missing)))
+        finish(name, 0, 1)
+
+
+def start(name, srv, stop=()):
+    """Starts srv; if it cannot, says why, stops and removes it, calls each
+    of stop (the driver's own servers) and ends the run as one failure."""
+    try:
+        srv.start()
+    except Exception as e:
+        print("FAIL starting the server: %s" % e)
+        srv.stop()
+        srv.cleanup()
+        for f in stop:
+            f()
+        finish(name, 0, 1)
+
+
+def checker():
+    """(checks, check): a list for report's checks, and check(name, cond,
+    why), which adds one."""
+    checks = []
+
+    def check(name, cond, why):
+        checks.append((bool(cond), name, why))
+    return checks, check
 
 
 def run_node(script, srv, env=None):

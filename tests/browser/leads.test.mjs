@@ -17,7 +17,7 @@
 // be made to say on cue: markup in an error, a 409, a 404, a 401.
 import fs from 'node:fs';
 import path from 'node:path';
-import { BASE, ORIGIN, SHOTS, newContext as baseContext, noIssues, check, eq, untilWith, getJson, test, main }
+import { BASE, ORIGIN, SHOTS, staffContext as newContext, signIn, noIssues, check, eq, untilWith, getJson, test, main }
   from './lib.mjs';
 
 const ADMIN = process.env.LEADS_ADMIN_TOKEN || '';
@@ -29,7 +29,6 @@ const LINK_HASH = process.env.LEADS_LINK_HASH || '';
 
 const TEST_TIMEOUT_MS = 45000;
 const WAIT_MS = 10000;
-const TOKEN_KEY = 'intake.adminToken';
 
 if (!BASE || !ADMIN || !CONV || !EMAIL_ID || !WEBHOOK_ID || !LINK_HASH) {
   console.error('usage: LEADS_ADMIN_TOKEN=… LEADS_CONV=… LEADS_EMAIL_ID=… LEADS_WEBHOOK_ID=… ' +
@@ -38,18 +37,6 @@ if (!BASE || !ADMIN || !CONV || !EMAIL_ID || !WEBHOOK_ID || !LINK_HASH) {
 }
 
 /* ---------- helpers ---------- */
-
-// A fresh context, in English at UTC; opts.token: the admin token is in
-// sessionStorage before the page's script runs.
-async function newContext(browser, name, opts = {}) {
-  const ctx = await baseContext(browser, name, { ...opts, context: { locale: 'en-GB', timezoneId: 'UTC' } });
-  if (opts.token) {
-    await ctx.addInitScript(([k, v]) => {
-      if (location.protocol === 'http:') sessionStorage.setItem(k, v);
-    }, [TOKEN_KEY, opts.token]);
-  }
-  return ctx;
-}
 
 // What the notifications list shows, one object per line.
 function shown(page) {
@@ -88,10 +75,7 @@ test('the list opens the lead: the e-mail sent, the webhook failed with its erro
   // The first request goes without a token and is refused: the page asks.
   const ctx = await newContext(browser, 'lines', { allow: [/status of 401/] });
   const page = await ctx.newPage();
-  await page.goto(BASE + 'leads.html');
-  await page.waitForSelector('#token-form:not([hidden])', { timeout: WAIT_MS });
-  await page.fill('#admin-token', ADMIN);
-  await page.press('#admin-token', 'Enter');
+  await signIn(page, ADMIN, WAIT_MS);
   const row = page.locator('#leads-table tr[data-id="' + CONV + '"] a.row-link');
   await row.waitFor({ timeout: WAIT_MS });
   eq(await row.textContent(), 'Jane Doe', 'the lead\'s name in the list');

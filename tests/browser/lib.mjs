@@ -1,11 +1,13 @@
-// lib.mjs: what the browser suites (page.test.mjs, leads.test.mjs) share,
-// so that each of them holds only its own tests.
+// lib.mjs: what the browser suites (page.test.mjs, leads.test.mjs,
+// workspace.test.mjs, embed.test.mjs) share, so that each of them holds
+// only its own tests.
 //
 // - The run's settings, read once: BASE (the server's URL, argv[2]),
 //   ORIGIN, CHROMIUM, SHOTS (SCREENSHOT_DIR), ONLY (BROWSER_TEST_ONLY).
 // - newContext: a fresh browser context that refuses every request off the
 //   server under test and notes console errors and page errors, for the
-//   suite's last test to check (noIssues).
+//   suite's last test to check (noIssues); staffContext: the same for the
+//   leads page, with the admin token already given.
 // - Fail, check, eq, untilWith: assertions that fail a test with a message.
 // - test and run: the runner.  It prints "plan N", then "ok NAME (N ms)" or
 //   "FAIL NAME: why" per test, the suite's "NOTE …" lines, "(N s)" and
@@ -60,6 +62,28 @@ export async function newContext(browser, name, opts = {}) {
     page.on('request', (req) => page.__requests.push(req));
   });
   return ctx;
+}
+
+// newContext for the leads page (leads.test.mjs, workspace.test.mjs): in
+// English at UTC; opts.token: the admin token is in sessionStorage before
+// the page's script runs.
+export async function staffContext(browser, name, opts = {}) {
+  const ctx = await newContext(browser, name, { ...opts, context: { locale: 'en-GB', timezoneId: 'UTC' } });
+  if (opts.token) {
+    await ctx.addInitScript(([k, v]) => {
+      if (location.protocol === 'http:') sessionStorage.setItem(k, v);
+    }, ['intake.adminToken', opts.token]);
+  }
+  return ctx;
+}
+
+// Opens the leads page in page with no token given, waits (at most ms) for
+// the form that asks for one and signs in with token.
+export async function signIn(page, token, ms) {
+  await page.goto(BASE + 'leads.html');
+  await page.waitForSelector('#token-form:not([hidden])', { timeout: ms });
+  await page.fill('#admin-token', token);
+  await page.press('#admin-token', 'Enter');
 }
 
 // No issue noted (what names them in the failure) and no request off the

@@ -180,12 +180,7 @@ def header_checks(srv, listed, other):
 
 
 def main():
-    missing = driver.missing_tools()
-    if missing:
-        print("browser tests cannot run, missing: %s; run scripts/deps.sh "
-              "test" % ", ".join(missing))
-        driver.finish(NAME, 0, 1)
-
+    driver.require_tools(NAME, "browser tests")
     listed, other = Site(), Site()
     serve(listed)
     serve(other)
@@ -198,15 +193,7 @@ def main():
     with open(disclosure, "w", encoding="utf-8") as f:
         f.write(DISCLOSURE)
     srv.env["INTAKE_DISCLOSURE_FILE"] = disclosure
-    try:
-        srv.start()
-    except Exception as e:
-        print("FAIL starting the server: %s" % e)
-        srv.stop()
-        srv.cleanup()
-        listed.shutdown()
-        other.shutdown()
-        driver.finish(NAME, 0, 1)
+    driver.start(NAME, srv, (listed.shutdown, other.shutdown))
     listed.intake = other.intake = "http://127.0.0.1:%d/" % srv.port
 
     t0 = time.monotonic()

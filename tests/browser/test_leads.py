@@ -119,20 +119,10 @@ def lead(srv, conv):
 
 
 def main():
-    missing = driver.missing_tools()
     py = aiosmtpd_python()
-    if py is None:
-        missing.append("aiosmtpd (Debian package python3-aiosmtpd)")
-    if missing:
-        print("leads page tests cannot run, missing: %s; run scripts/deps.sh "
-              "test" % ", ".join(missing))
-        driver.finish(NAME, 0, 1)
-
-    checks = []                 # (passed, name, why) of the checks here
-
-    def check(name, cond, why):
-        checks.append((bool(cond), name, why))
-
+    driver.require_tools(NAME, "leads page tests", [] if py else [
+        "aiosmtpd (Debian package python3-aiosmtpd)"])
+    checks, check = driver.checker()
     recv = Receiver()
     threading.Thread(target=recv.serve_forever, daemon=True).start()
     smtp_port = harness.free_port()
@@ -228,7 +218,7 @@ def main():
         mails = os.listdir(os.path.join(maildir, "new"))
         check("one e-mail arrived", len(mails) == 1, "%d e-mails arrived, want 1" % len(mails))
     except Exception as e:
-        checks.append((False, "setting up", str(e)))
+        check("setting up", False, str(e))
     finally:
         srv.stop()
         smtp.terminate()

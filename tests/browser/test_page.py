@@ -27,20 +27,9 @@ WORD_DELAY_MS = 60
 
 
 def main():
-    missing = driver.missing_tools()
-    if missing:
-        print("browser tests cannot run, missing: %s; run scripts/deps.sh "
-              "test" % ", ".join(missing))
-        driver.finish(NAME, 0, 1)
-
+    driver.require_tools(NAME, "browser tests")
     srv = harness.Server(word_delay_ms=WORD_DELAY_MS, name="browser")
-    try:
-        srv.start()
-    except Exception as e:
-        print("FAIL starting the server: %s" % e)
-        srv.stop()
-        srv.cleanup()
-        driver.finish(NAME, 0, 1)
+    driver.start(NAME, srv)
 
     t0 = time.monotonic()
     try:

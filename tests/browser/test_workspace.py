@@ -115,17 +115,8 @@ def check_api(srv, convs, check):
 
 
 def main():
-    missing = driver.missing_tools()
-    if missing:
-        print("leads workspace tests cannot run, missing: %s; run "
-              "scripts/deps.sh test" % ", ".join(missing))
-        driver.finish(NAME, 0, 1)
-
-    checks = []                 # (passed, name, why) of the checks here
-
-    def check(name, cond, why):
-        checks.append((bool(cond), name, why))
-
+    driver.require_tools(NAME, "leads workspace tests")
+    checks, check = driver.checker()
     srv = harness.Server(name="leads-workspace",
                          env={"INTAKE_ADMIN_TOKEN": ADMIN})
     t0 = time.monotonic()
@@ -182,7 +173,7 @@ def main():
         if not os.environ.get("BROWSER_TEST_ONLY"):
             check_api(srv, convs, check)
     except Exception as e:
-        checks.append((False, "setting up", str(e)))
+        check("setting up", False, str(e))
     finally:
         srv.stop()
     driver.report(NAME, srv, t0, out, rc, checks)

@@ -17,7 +17,7 @@
 // server cannot be made to say on cue.
 import fs from 'node:fs';
 import path from 'node:path';
-import { BASE, ORIGIN, SHOTS, newContext as baseContext, noIssues, check, eq, untilWith, getJson, test, main }
+import { BASE, ORIGIN, SHOTS, staffContext as newContext, signIn, noIssues, check, eq, untilWith, getJson, test, main }
   from './lib.mjs';
 
 const ADMIN = process.env.WS_ADMIN_TOKEN || '';
@@ -28,7 +28,6 @@ const SHA = process.env.WS_DISCLOSURE || '';
 
 const TEST_TIMEOUT_MS = 60000;
 const WAIT_MS = 10000;
-const TOKEN_KEY = 'intake.adminToken';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -39,18 +38,6 @@ if (!BASE || !ADMIN || !C.maria || !C.tomas || !C.olga || MARIA.length !== 2 || 
 }
 
 /* ---------- helpers ---------- */
-
-// A fresh context, in English at UTC; opts.token: the admin token is in
-// sessionStorage before the page's script runs.
-async function newContext(browser, name, opts = {}) {
-  const ctx = await baseContext(browser, name, { ...opts, context: { locale: 'en-GB', timezoneId: 'UTC' } });
-  if (opts.token) {
-    await ctx.addInitScript(([k, v]) => {
-      if (location.protocol === 'http:') sessionStorage.setItem(k, v);
-    }, [TOKEN_KEY, opts.token]);
-  }
-  return ctx;
-}
 
 // What the page shows, for failure messages.
 async function describe(page) {
@@ -169,10 +156,7 @@ test('staff sign in, find a lead by name with the search box, read its transcrip
   // The first request goes without a token and is refused: the page asks.
   const ctx = await newContext(browser, 'find and read', { allow: [/status of 401/] });
   const page = await ctx.newPage();
-  await page.goto(BASE + 'leads.html');
-  await page.waitForSelector('#token-form:not([hidden])', { timeout: WAIT_MS });
-  await page.fill('#admin-token', ADMIN);
-  await page.press('#admin-token', 'Enter');
+  await signIn(page, ADMIN, WAIT_MS);
   const all = (await getJson('api/leads?limit=1000', ADMIN, 'GET /api/leads')).leads.map((l) => l.conversation_id);
   eq(all.length, Object.keys(C).length, 'leads in the API');
   await listIs(page, all, 'every lead after signing in');
