@@ -252,17 +252,22 @@ def http_get(port, path, timeout=5.0):
 # --------------------------------------------------------------------------
 # the mock provider
 
+def start_server(reaper, name, args):
+    """Start bench server name (bench/bench.h's): it prints "port N" once
+    it listens.  (process, port)."""
+    proc = reaper.popen([os.path.join(BIN, name)] + args,
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    line = proc.stdout.readline().decode()
+    m = re.match(r"port (\d+)", line)
+    if not m:
+        raise RuntimeError("%s did not start: %r" % (name, line))
+    return proc, int(m.group(1))
+
+
 class Mock:
     def __init__(self, reaper):
-        self.proc = reaper.popen([os.path.join(BIN, "mockllm"), "-m",
-                                  str(int(TIMEOUT) + 60)],
-                                 stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL)
-        line = self.proc.stdout.readline().decode()
-        m = re.match(r"port (\d+)", line)
-        if not m:
-            raise RuntimeError("mockllm did not start: %r" % line)
-        self.port = int(m.group(1))
+        self.proc, self.port = start_server(
+            reaper, "mockllm", ["-m", str(int(TIMEOUT) + 60)])
         self.url = "http://127.0.0.1:%d/v1" % self.port
 
     def set(self, **kw):
@@ -1064,16 +1069,9 @@ class Hook:
     answering 200 after delay_ms and checking every signature."""
 
     def __init__(self, reaper, delay_ms=0):
-        self.proc = reaper.popen([os.path.join(BIN, "hookrecv"), "-d",
-                                  str(delay_ms), "-s", HOOK_SECRET, "-m",
-                                  str(int(TIMEOUT) + 60)],
-                                 stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL)
-        line = self.proc.stdout.readline().decode()
-        m = re.match(r"port (\d+)", line)
-        if not m:
-            raise RuntimeError("hookrecv did not start: %r" % line)
-        self.port = int(m.group(1))
+        self.proc, self.port = start_server(
+            reaper, "hookrecv", ["-d", str(delay_ms), "-s", HOOK_SECRET,
+                                 "-m", str(int(TIMEOUT) + 60)])
         self.url = "http://127.0.0.1:%d/hook" % self.port
 
     def log(self):
