@@ -250,24 +250,36 @@ def http_get(port, path, timeout=5.0):
 
 
 # --------------------------------------------------------------------------
-# the mock provider
+# the bench's own servers: the mock provider, and (measure 8) hookrecv
 
-def start_server(reaper, name, args):
-    """Start bench server name (bench/bench.h's): it prints "port N" once
-    it listens.  (process, port)."""
-    proc = reaper.popen([os.path.join(BIN, name)] + args,
-                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    line = proc.stdout.readline().decode()
-    m = re.match(r"port (\d+)", line)
-    if not m:
-        raise RuntimeError("%s did not start: %r" % (name, line))
-    return proc, int(m.group(1))
+class BenchServer:
+    """A bench server (bench/bench.h's): it prints "port N" once it
+    listens, and stops on SIGTERM."""
+
+    def __init__(self, reaper, name, args):
+        self.proc = reaper.popen([os.path.join(BIN, name)] + args,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        m = re.match(r"port (\d+)", line)
+        if not m:
+            raise RuntimeError("%s did not start: %r" % (name, line))
+        self.port = int(m.group(1))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
-class Mock:
+class Mock(BenchServer):
     def __init__(self, reaper):
-        self.proc, self.port = start_server(
-            reaper, "mockllm", ["-m", str(int(TIMEOUT) + 60)])
+        BenchServer.__init__(self, reaper, "mockllm",
+                             ["-m", str(int(TIMEOUT) + 60)])
         self.url = "http://127.0.0.1:%d/v1" % self.port
 
     def set(self, **kw):
@@ -288,14 +300,6 @@ class Mock:
     def stats(self):
         return json.loads(http_get(self.port, "/_control/stats")[1])
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 # --------------------------------------------------------------------------
@@ -1064,14 +1068,14 @@ MAIL_ENV = {"INTAKE_NOTIFY_EMAIL": "desk@firm.example",
             "INTAKE_SMTP_FROM": "intake@firm.example"}
 
 
-class Hook:
+class Hook(BenchServer):
     """bench/hookrecv: the webhook receiver (C, a thread per connection),
     answering 200 after delay_ms and checking every signature."""
 
     def __init__(self, reaper, delay_ms=0):
-        self.proc, self.port = start_server(
-            reaper, "hookrecv", ["-d", str(delay_ms), "-s", HOOK_SECRET,
-                                 "-m", str(int(TIMEOUT) + 60)])
+        BenchServer.__init__(self, reaper, "hookrecv",
+                             ["-d", str(delay_ms), "-s", HOOK_SECRET,
+                              "-m", str(int(TIMEOUT) + 60)])
         self.url = "http://127.0.0.1:%d/hook" % self.port
 
     def log(self):
@@ -1088,14 +1092,6 @@ class Hook:
         st = proc_stat(self.proc.pid)
         return st["cpu"] if st else 0.0
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Smtp:
