@@ -22,11 +22,11 @@ WERROR	?=
 # What the code needs whatever CFLAGS says (make CFLAGS=... keeps these).
 WARN	 = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wwrite-strings -pedantic
-PKGS	 = libcurl jansson sqlite3 libcrypto
+PKGS	 = libcurl jansson sqlite3 libcrypto libpq
 XCFLAGS	 = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
 	   $(WERROR) -MMD -MP -Icommon \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS	+= $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),-lcurl -ljansson -lsqlite3 -lcrypto) \
+LDLIBS	+= $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),-lcurl -ljansson -lsqlite3 -lcrypto -lpq) \
 	   -lfcgi -lpthread
 
 SAN	 = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -38,8 +38,9 @@ COMMON_SRC	= $(wildcard common/*.c)
 CGI_SRC		= $(filter-out cgi/main.c,$(wildcard cgi/*.c))
 EXTRACT_SRC	= $(filter-out extractor/main.c,$(wildcard extractor/*.c))
 SQL_SRC		= sql/schema.sql $(sort $(wildcard sql/[0-9]*.sql))
+PG_SQL_SRC	= sql/pg/schema.sql $(sort $(wildcard sql/pg/[0-9]*.sql))
 LIB_OBJ		= $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(CGI_SRC) $(EXTRACT_SRC)) \
-		  $(BUILD)/gen/schema_sql.o
+		  $(BUILD)/gen/schema_sql.o $(BUILD)/gen/schema_pg.o
 LIB		= $(BUILD)/libintake.a
 
 UNIT_SRC	= $(wildcard tests/unit/test_*.c)
@@ -67,9 +68,13 @@ $(BUILD)/%.o: %.c
 # The schema and migrations, compiled in so a program can create its database.
 $(BUILD)/gen/schema_sql.c: $(SQL_SRC) scripts/sql2c.sh
 	@mkdir -p $(@D)
-	$(Q)scripts/sql2c.sh $(SQL_SRC) > $@
+	$(Q)scripts/sql2c.sh db_migrations $(SQL_SRC) > $@
 
-$(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c
+$(BUILD)/gen/schema_pg.c: $(PG_SQL_SRC) scripts/sql2c.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/sql2c.sh db_pg_migrations $(PG_SQL_SRC) > $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)

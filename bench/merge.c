@@ -2,7 +2,7 @@
  * merge.c: the merge under contention (measure 5), on the real
  * lead_merge from libintake.a.
  *
- *   merge -d DB [-p PROCS] [-m MERGES] [-l LEADS] [-b US | -f]
+ *   merge -d DB [-p PROCS] [-m MERGES] [-l LEADS] [-f]
  *
  * The parent creates the database and LEADS conversations, then forks
  * PROCS children; each opens its own handle (nothing crosses the fork),
@@ -13,11 +13,7 @@
  * field, the maximum under merge_wins of what was offered to it.  Prints
  * one JSON object (times in microseconds).
  *
- * -b US replaces SQLite's default busy handler (what sqlite3_busy_timeout
- * installs: sleeps of 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms)
- * in each child by one that sleeps US microseconds (with jitter) per try,
- * up to the same 5 s: the experiment behind the fix proposed for
- * common/db.c.  -f instead takes an exclusive flock(2) on DB-writer.lock
+ * DB is a SQLite path or a PostgreSQL URI (db.h).  -f takes an exclusive flock(2) on DB-writer.lock
  * around each transaction: waiters sleep in the kernel and one wakes the
  * moment the lock is free, instead of polling.
  */
@@ -43,19 +39,7 @@
 #define PROCS_MAX	256
 #define BUSY_MS		5000
 
-static long	busy_us;
 static int	use_flock;
-
-/* A busy handler of short sleeps; 0 gives up (SQLITE_BUSY). */
-static int
-busy_short(void *arg, int n)
-{
-	(void)arg;
-	if ((int64_t)n * busy_us > (int64_t)BUSY_MS * 1000)
-		return 0;
-	usleep((useconds_t)(busy_us / 2 + random() % (busy_us + 1)));
-	return 1;
-}
 
 /* What child c offers in its merge k. */
 static void
@@ -87,7 +71,7 @@ child(const char *path, int c, int merges, int leads, int start_fd,
     int out_fd)
 {
 	struct extraction	*ex;
-	sqlite3			*db;
+	struct db		*db;
 	char			 conv[32], b;
 	int64_t			 t0, dt;
 	int			 k, turn, lk = -1;
@@ -96,10 +80,6 @@ child(const char *path, int c, int merges, int leads, int start_fd,
 	if ((ex = malloc(sizeof(*ex))) == NULL ||
 	    (db = db_open(path, BUSY_MS)) == NULL)
 		return 1;
-	if (busy_us > 0) {
-		srandom((unsigned)getpid());
-		sqlite3_busy_handler(db, busy_short, NULL);
-	}
 	if (use_flock) {
 		snprintf(lpath, sizeof(lpath), "%s-writer.lock", path);
 		if ((lk = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
@@ -119,14 +99,14 @@ child(const char *path, int c, int merges, int leads, int start_fd,
 		if (write(out_fd, &dt, sizeof(dt)) != sizeof(dt))
 			return 1;
 	}
-	sqlite3_close_v2(db);
+	db_close(db);
 	free(ex);
 	return 0;
 }
 
 /* Fields of lead l that differ from the maximum of what was offered. */
 static int
-check_lead(sqlite3 *db, int l, int procs, int merges, int leads)
+check_lead(struct db *db, int l, int procs, int merges, int leads)
 {
 	struct extraction	*ex, *got;
 	struct merge_val	 in, best[FIELD__MAX];
@@ -176,8 +156,8 @@ check_lead(sqlite3 *db, int l, int procs, int merges, int leads)
 int
 main(int argc, char *argv[])
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
+	struct db	*db;
+	struct db_stmt	*st;
 	const char	*path = NULL;
 	char		 conv[32];
 	int64_t		*t, dt, t0, wall;
@@ -186,10 +166,9 @@ main(int argc, char *argv[])
 	int		 start[2], out[2], failed = 0, audit = -1, wrong = 0;
 	int		 status, crashed = 0;
 
-	while ((ch = getopt(argc, argv, "d:p:m:l:b:f")) != -1)
+	while ((ch = getopt(argc, argv, "d:p:m:l:f")) != -1)
 		switch (ch) {
 		case 'f': use_flock = 1; break;
-		case 'b': busy_us = atol(optarg); break;
 		case 'd': path = optarg; break;
 		case 'p': procs = atoi(optarg); break;
 		case 'm': merges = atoi(optarg); break;
@@ -210,7 +189,7 @@ main(int argc, char *argv[])
 		if (store_conv_create(db, conv, "t", "127.0.0.1") == -1)
 			return 1;
 	}
-	sqlite3_close_v2(db);
+	db_close(db);
 	if (pipe(start) == -1 || pipe(out) == -1)
 		return 1;
 	fflush(NULL);
@@ -243,22 +222,22 @@ main(int argc, char *argv[])
 
 	if ((db = db_open(path, 5000)) == NULL)
 		return 1;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM extractions WHERE "
-	    "conversation_id LIKE 'merge-lead-%'", -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		audit = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	if ((st = db_prepare(db, "SELECT count(*) FROM extractions WHERE "
+	    "conversation_id LIKE 'merge-lead-%'")) != NULL &&
+	    db_step(st) == DB_ROW)
+		audit = db_column_int(st, 0);
+	db_finalize(st);
 	for (i = 0; i < leads; i++)
 		wrong += check_lead(db, i, procs, merges, leads);
-	sqlite3_close_v2(db);
+	db_close(db);
 
 	qsort(t, (size_t)n, sizeof(*t), cmp64);
 #define PCT(p)	(n ? (long long)t[(size_t)((double)(n - 1) * (p) + 0.5)] : -1LL)
-	printf("{\"busy_us\":%ld,\"flock\":%d,\"procs\":%d,\"merges\":%d,\"leads\":%d,\"ok\":%d,"
+	printf("{\"flock\":%d,\"procs\":%d,\"merges\":%d,\"leads\":%d,\"ok\":%d,"
 	    "\"failed\":%d,\"crashed\":%d,\"audit_rows\":%d,\"lost\":%d,"
 	    "\"wrong_fields\":%d,\"wall_us\":%lld,\"per_s\":%.0f,"
 	    "\"tx_us\":{\"n\":%d,\"p50\":%lld,\"p90\":%lld,\"p99\":%lld,"
-	    "\"max\":%lld}}\n", busy_us, use_flock, procs, merges, leads, n, failed, crashed,
+	    "\"max\":%lld}}\n", use_flock, procs, merges, leads, n, failed, crashed,
 	    audit, procs * merges - (audit < 0 ? 0 : audit), wrong,
 	    (long long)wall, wall > 0 ? n * 1e6 / (double)wall : 0.0, n,
 	    PCT(0.5), PCT(0.9), PCT(0.99), n ? (long long)t[n - 1] : -1LL);

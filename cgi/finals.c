@@ -78,7 +78,7 @@ finals_gave_up(int64_t msg_id)
 }
 
 int
-finals_flush(sqlite3 *db)
+finals_flush(struct db *db)
 {
 	struct final	 f;
 	int		 i, left;

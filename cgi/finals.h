@@ -17,7 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
+struct db;
+
 
 #define FINALS_MAX	64	/* beyond this, the heartbeat rule alone */
 
@@ -30,7 +31,7 @@ int	finals_gave_up(int64_t msg_id);
 
 /* Save each kept reply as an error; those saved are dropped.  How many
  * are left. */
-int	finals_flush(sqlite3 *);
+int	finals_flush(struct db *);
 
 /* How many are kept. */
 int	finals_pending(void);

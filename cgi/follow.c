@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
 #include "events.h"
+#include "handler.h"
 #include "log.h"
 #include "utf8.h"
 #include "util.h"

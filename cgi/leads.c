@@ -1,36 +1,27 @@
 /*
- * leads.c: the firm's side, GET /api/leads and GET /api/leads/{id}.
+ * leads.c: the firm's side: the leads, one lead, its status and notes, a
+ * notification sent again, a conversation erased; and the disclosure.
  *
- * Admin only: the web server's own authentication (REMOTE_USER), or the
- * bearer INTAKE_ADMIN_TOKEN compared in constant time.  With neither
- * configured nothing is readable.  The CSV is for a spreadsheet: every
+ * Staff only, but the disclosure (routes.c says so per row; the
+ * dispatcher has checked it before a handler here is called): the web
+ * server's own authentication (REMOTE_USER), or the bearer
+ * INTAKE_ADMIN_TOKEN compared in constant time.  With neither configured
+ * nothing is readable.  The CSV is for a spreadsheet: every
  * cell is quoted, and a cell a spreadsheet would run as a formula (=, +,
  * -, @ first) is defused with a leading apostrophe.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "fields.h"
 #include "erase.h"
+#include "fields.h"
+#include "handler.h"
 #include "lead.h"
 #include "lead_view.h"
-#include "leads.h"
 #include "notify.h"
 #include "query.h"
 #include "request.h"
 #include "utf8.h"
-
-
-/* 0 when the request is staff's; -1 when it was answered 401. */
-static int
-leads_auth(struct ctx *c)
-{
-	if (api_admin(c))
-		return 0;
-	http_error(&c->h, ERR_UNAUTHORIZED, "Staff sign-in is required.");
-	return -1;
-}
 
 /* One CSV cell: quoted, quotes doubled, formulas defused. */
 static void
@@ -113,8 +104,6 @@ leads_list(struct ctx *c)
 	const char		*qs = http_param(&c->h, "QUERY_STRING");
 	int			 csv = 0;
 
-	if (leads_auth(c) == -1)
-		return;
 	memset(&q, 0, sizeof(q));
 	q.limit = LEAD_PAGE_DEFAULT;
 	if (leads_param(c, qs, "limit", limit, sizeof(limit)) == -1 ||
@@ -181,8 +170,6 @@ leads_detail(struct ctx *c)
 	json_t	*lead;
 	int	 found;
 
-	if (leads_auth(c) == -1)
-		return;
 	if ((lead = lead_detail_json(c->db, c->route.arg, &found)) == NULL) {
 		if (found)
 			http_error(&c->h, ERR_UNAVAILABLE, NULL);
@@ -198,8 +185,6 @@ leads_notify_retry(struct ctx *c)
 {
 	int	n;
 
-	if (leads_auth(c) == -1)
-		return;
 	if ((n = notify_retry_failed(c->db, c->route.arg, c->route.arg2)) ==
 	    -1) {
 		http_error(&c->h, ERR_UNAVAILABLE, NULL);
@@ -236,7 +221,7 @@ leads_patch(struct ctx *c)
 	size_t			 len;
 	int			 found;
 
-	if (leads_auth(c) == -1 || api_body(c, &body, &len) == -1)
+	if (handler_body(c, &body, &len) == -1)
 		return;
 	switch (request_patch(body, len, LEAD_NOTE_MAX, lead_status_valid, &p,
 	    why, sizeof(why))) {
@@ -281,8 +266,6 @@ leads_patch(struct ctx *c)
 void
 leads_erase(struct ctx *c)
 {
-	if (leads_auth(c) == -1)
-		return;
 	switch (erase_conversation(c->db, c->route.arg)) {
 	case 1:
 		http_start(&c->h, 204, NULL, "Cache-Control: no-store\r\n");

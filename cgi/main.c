@@ -64,7 +64,7 @@ static long		workers;	/* worker threads still running */
  * thread can close the handles of idle workers after a burst (memory and
  * descriptors return to idle) and all of them at exit (valgrind-clean).
  */
-static sqlite3		**worker_db;
+static struct db	**worker_db;
 static char		*worker_busy;
 
 #define STOP_GRACE_MS	30000	/* replies in flight may finish (SIGTERM) */
@@ -108,7 +108,7 @@ busy_add(long w, int d)
  * nothing configured).  NULL when refused or failed (logged; a refusal
  * at most every REFUSED_LOG_MS).
  */
-static sqlite3 *
+static struct db *
 serve_open(struct ctx *c)
 {
 	static _Atomic int64_t	 logged;
@@ -134,7 +134,7 @@ serve_open(struct ctx *c)
  * no handle, api_handle answers 503 (health with its reasons).
  */
 static void
-serve(struct ctx *c, sqlite3 **dbp)
+serve(struct ctx *c, struct db **dbp)
 {
 	if (*dbp == NULL)
 		*dbp = serve_open(c);
@@ -150,7 +150,7 @@ worker(void *arg)
 	FCGX_Request	 req;
 	struct ctx	 c;
 	long		 w = (long)(intptr_t)arg;
-	sqlite3		**dbp = &worker_db[w], *db;
+	struct db	**dbp = &worker_db[w], *db;
 	int		 rc;
 
 	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
@@ -234,7 +234,7 @@ idle_close(void)
 static void
 upkeep(int full)
 {
-	sqlite3	*db;
+	struct db	*db;
 
 	if (!full && finals_pending() == 0)
 		return;
@@ -443,7 +443,7 @@ run_cgi(void)
 {
 	struct sigaction sa;
 	struct ctx	 c;
-	sqlite3		*db = NULL;
+	struct db	*db = NULL;
 	int		 i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -725,6 +725,8 @@ main(int argc, char *argv[])
 			return fcgi_unavailable();
 		return 1;
 	}
+	util_set_node(cfg.node);
+	db_set_pool((int)cfg.db_pool);
 	if (listen_arg != NULL && listen_on(listen_arg) == -1)
 		return 1;
 	/* From here on the log is INTAKE_LOG_FILE, when set. */

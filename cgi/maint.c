@@ -14,7 +14,7 @@
 #define MAINT_SETTLE_MS	5000
 
 void
-maint_run(sqlite3 *db, const struct config *cfg,
+maint_run(struct db *db, const struct config *cfg,
     const struct store_owner *self)
 {
 	int	n, running;

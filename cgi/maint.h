@@ -13,16 +13,17 @@
 #ifndef MAINT_H
 #define MAINT_H
 
-#include <sqlite3.h>
 
 #include "config.h"
 #include "store.h"
+
+struct db;
 
 /*
  * One round on db (the caller's handle, no transaction open).  Never
  * called before spawn_init; may fork (an extractor).
  */
-void	maint_run(sqlite3 *db, const struct config *cfg,
+void	maint_run(struct db *db, const struct config *cfg,
 	    const struct store_owner *self);
 
 #endif

@@ -1,32 +1,12 @@
 /*
- * route.c: a table of the contract's paths, matched segment by segment.
- * Pure: strings in, a route out, so every path can be tested in a table.
+ * route.c: the contract's paths (routes.c's table) matched segment by
+ * segment.  Pure: strings in, a row out, so every path can be tested in
+ * a table.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "route.h"
-
-struct route_rule {
-	const char	*method;
-	const char	*pattern;	/* "*" matches one {id} segment */
-	enum route_id	 id;
-};
-
-static const struct route_rule rules[] = {
-	{ "GET",  "/api/health",			ROUTE_HEALTH },
-	{ "POST", "/api/conversations",			ROUTE_CONV_CREATE },
-	{ "GET",  "/api/conversations/*",		ROUTE_CONV_GET },
-	{ "POST", "/api/conversations/*/messages",	ROUTE_MESSAGES },
-	{ "GET",  "/api/conversations/*/events",	ROUTE_EVENTS },
-	{ "POST", "/api/conversations/*/cancel",	ROUTE_CANCEL },
-	{ "GET",  "/api/leads",				ROUTE_LEADS },
-	{ "GET",  "/api/leads/*",			ROUTE_LEAD },
-	{ "POST", "/api/leads/*/notifications/*/retry",	ROUTE_NOTIFY_RETRY },
-	{ "PATCH", "/api/leads/*",			ROUTE_LEAD_PATCH },
-	{ "DELETE", "/api/conversations/*",		ROUTE_CONV_DELETE },
-	{ "GET",  "/api/disclosure",			ROUTE_DISCLOSURE },
-};
 
 static int
 route_id_char(char c)
@@ -73,15 +53,16 @@ route_match(const char *method, const char *path, struct route *r)
 	r->id = ROUTE_NOT_FOUND;
 	if (method == NULL || path == NULL)
 		return r->id;
-	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+	for (i = 0; i < route_rules_n; i++) {
 		arg[0][0] = arg[1][0] = '\0';
-		if (!route_fit(rules[i].pattern, path, arg))
+		if (!route_fit(route_rules[i].pattern, path, arg))
 			continue;
 		/* A HEAD is its GET without the body (http_start). */
-		if (strcmp(method, rules[i].method) == 0 ||
+		if (strcmp(method, route_rules[i].method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 &&
-		    strcmp(rules[i].method, "GET") == 0)) {
-			r->id = rules[i].id;
+		    strcmp(route_rules[i].method, "GET") == 0)) {
+			r->id = route_rules[i].id;
+			r->rule = &route_rules[i];
 			r->allow = NULL;
 			r->allow_buf[0] = '\0';
 			memcpy(r->arg, arg[0], sizeof(r->arg));
@@ -91,7 +72,7 @@ route_match(const char *method, const char *path, struct route *r)
 		/* Every method the path has, in the table's order. */
 		n = strlen(r->allow_buf);
 		snprintf(r->allow_buf + n, sizeof(r->allow_buf) - n, "%s%s",
-		    n > 0 ? ", " : "", rules[i].method);
+		    n > 0 ? ", " : "", route_rules[i].method);
 		r->allow = r->allow_buf;
 		path_known = 1;
 	}

@@ -219,7 +219,7 @@ spawn_drain(void)
 }
 
 void
-spawn_extractor(sqlite3 *db, const struct config *cfg, const char *conv_id,
+spawn_extractor(struct db *db, const struct config *cfg, const char *conv_id,
     int turn)
 {
 	int64_t	id;

@@ -4,9 +4,10 @@
 #ifndef SPAWN_H
 #define SPAWN_H
 
-#include <sqlite3.h>
 
 #include "config.h"
+
+struct db;
 
 /*
  * Once, before any thread starts: find the extractor program
@@ -45,7 +46,7 @@ const char *spawn_program(void);
  * the response has ended; waits on nothing but the intermediate child's
  * immediate exit.
  */
-void	spawn_extractor(sqlite3 *, const struct config *, const char *conv_id,
+void	spawn_extractor(struct db *, const struct config *, const char *conv_id,
 	    int turn);
 
 /*

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
 #include "events.h"
 #include "finals.h"
 #include "gen.h"
+#include "handler.h"
 #include "log.h"
 #include "request.h"
 #include "utf8.h"
@@ -182,7 +182,7 @@ turn_request(struct ctx *c, struct message_req *m)
 	char		*body = NULL, why[160] = "The request is malformed.";
 	size_t		 len;
 
-	if (api_body(c, &body, &len) == -1)
+	if (handler_body(c, &body, &len) == -1)
 		return -1;
 	switch (request_message(body, len, c->cfg->text_max,
 	    c->cfg->client_id_max, m, why, sizeof(why))) {
@@ -353,9 +353,14 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	c->after.turn = ids->turn;
 }
 
-/* The turn once it holds its stream slot: read, store, stream. */
-static void
-turn_run(struct ctx *c)
+/*
+ * The turn, once the dispatcher has authenticated the conversation,
+ * counted the message and taken the turn's stream slot (held from before
+ * the body is read until the reply is saved, whether or not anyone still
+ * reads it): read, store, stream.
+ */
+void
+turn_post(struct ctx *c)
 {
 	struct message_req	m;
 	struct turn_ids		ids;
@@ -391,23 +396,4 @@ turn_run(struct ctx *c)
 		break;
 	}
 	request_free(&m);
-}
-
-void
-turn_handle(struct ctx *c)
-{
-	int64_t	slot;
-
-	if (api_auth_conv(c, 0) == -1)
-		return;
-	if (api_rate(c, "message", c->cfg->rate_messages) == -1)
-		return;
-	/*
-	 * The slot is held from before the body is read until the reply is
-	 * saved, whether or not anyone still reads it.
-	 */
-	if (api_stream_take(c, SLOT_TURN, &slot) == -1)
-		return;
-	turn_run(c);
-	slots_give(c->db, slot);
 }

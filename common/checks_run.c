@@ -23,9 +23,11 @@
 #endif
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "checks_run.h"
+#include "db.h"
 #include "paths.h"
 
 #define NAME_MAX_LEN	64
@@ -237,6 +239,8 @@ checks_libraries(struct checks *cs, const struct config *cfg, int loaded)
 	checks_add(cs, CHECKS_OK, "C library: glibc %s", gnu_get_libc_version());
 #endif
 	checks_add(cs, CHECKS_OK, "SQLite %s", sqlite3_libversion());
+	checks_add(cs, CHECKS_OK, "libpq %d.%d", PQlibVersion() / 10000,
+	    PQlibVersion() % 10000);
 }
 
 void
@@ -267,8 +271,14 @@ checks_run(struct checks *cs, const struct config *cfg, const char *load_err,
 		snprintf(db, sizeof(db), "%s", cfg->db);
 
 	checks_configuration(cs, cfg, load_err, exe, &who);
-	checks_database(cs, db, &who);
-	checks_web(cs, db, docroot, self_dir);
+	/* A PostgreSQL database is the server's: no file to look at. */
+	if (db_engine_of(cfg->db) == DB_POSTGRES)
+		checks_add(cs, CHECKS_OK, "Database: PostgreSQL (INTAKE_DB is "
+		    "a postgresql:// URI; not shown: it may hold a password)");
+	else {
+		checks_database(cs, db, &who);
+		checks_web(cs, db, docroot, self_dir);
+	}
 	if (prog == CHECKS_WEB) {
 		if (config_extractor(cfg, extractor, sizeof(extractor)) == 0) {
 			checks_look(extractor, &st, owner, sizeof(owner));
@@ -293,7 +303,8 @@ checks_db_create(const struct config *cfg, int need_config,
 	char		 db_dir[PATHS_MAX], real[PATHS_MAX];
 	size_t		 i;
 
-	if (access(cfg->db, F_OK) == 0 || errno != ENOENT)
+	if (db_engine_of(cfg->db) == DB_POSTGRES ||
+	    access(cfg->db, F_OK) == 0 || errno != ENOENT)
 		return 0;	/* there (or db_open says why it is not) */
 	if (need_config && !config_found(cfg)) {
 		snprintf(why, whysz, "no configuration found (INTAKE_CONFIG is "

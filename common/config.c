@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "db.h"
 #include "utf8.h"
 #include "webhook.h"
 
@@ -90,6 +91,8 @@ static const struct cfg_key keys[] = {
 	L("PING_MS",		ping_ms,	100, 50000, "10000"),
 	L("BUSY_TIMEOUT_MS",	busy_timeout_ms, 0, 600000, "5000"),
 	L("STALE_MS",		stale_ms,	1000, 3600000, "30000"),
+	L("DB_POOL",		db_pool,	1, 256, "4"),
+	S("NODE",		node,		""),
 	L("EXTRACT_TIMEOUT_MS",	extract_timeout_ms, 100, 3600000, "60000"),
 	L("EVENTS_QUERY_TOKEN",	events_query_token, 0, 1, "1"),
 	S("PUBLIC_URL",		public_url,	""),
@@ -614,6 +617,9 @@ config_paths_resolve(struct config *cfg, const char *dir, char *err,
 		k = &keys[i];
 		v = (char *)cfg + k->off;
 		if (k->type != CFG_PATH || v[0] == '\0' || v[0] == '/')
+			continue;
+		/* A PostgreSQL URI is not a file. */
+		if (v == cfg->db && db_engine_of(v) == DB_POSTGRES)
 			continue;
 		if (paths_join(dir, v, joined, sizeof(joined)) == -1 ||
 		    strlen(joined) >= k->size) {

@@ -84,6 +84,10 @@ struct config {
 	long		 ping_ms;		/* INTAKE_PING_MS: ": ping" interval */
 	long		 busy_timeout_ms;	/* INTAKE_BUSY_TIMEOUT_MS (SQLite) */
 	long		 stale_ms;		/* INTAKE_STALE_MS: owner presumed gone */
+	long		 db_pool;		/* INTAKE_DB_POOL: PostgreSQL
+						   connections per process */
+	char		 node[128];		/* INTAKE_NODE: this machine's
+						   name, else the host's */
 	long		 extract_timeout_ms;	/* INTAKE_EXTRACT_TIMEOUT_MS per try */
 	long		 events_query_token;	/* INTAKE_EVENTS_QUERY_TOKEN: 1 lets
 						   /events take ?token= */

@@ -16,19 +16,20 @@
 #ifndef ERASE_H
 #define ERASE_H
 
-#include <sqlite3.h>
+struct db;
+
 
 /*
  * Erase conversation conv_id.  1 when it was erased, 0 when there was no
  * such conversation, -1 on error (nothing erased).
  */
-int	erase_conversation(sqlite3 *, const char *conv_id);
+int	erase_conversation(struct db *, const char *conv_id);
 
 /*
  * Retention: erase every conversation whose last activity is older than
  * days days, except those whose lead staff marked contacted or
  * qualified.  The number erased, or -1 (some may have been).
  */
-int	erase_older_than(sqlite3 *, long days);
+int	erase_older_than(struct db *, long days);
 
 #endif

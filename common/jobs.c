@@ -12,52 +12,59 @@
 #include "log.h"
 #include "util.h"
 
-#define NOW_SQL	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+/*
+ * A job running on another node is judged by its age alone (its pid
+ * means nothing here): one older than this is that node's extractor
+ * gone, and runs again (a merge twice is harmless; a job lost is not).
+ */
+#define JOBS_REMOTE_MS	(10 * 60 * 1000)
+
 
 /* Run one bound statement to completion; changes, or -1. */
 static int
-jobs_step(sqlite3 *db, sqlite3_stmt *st, const char *what)
+jobs_step(struct db *db, struct db_stmt *st, const char *what)
 {
 	int	rc = -1;
 
 	if (st == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = sqlite3_changes(db);
+	if (db_step(st) == DB_DONE)
+		rc = db_changes(db);
 	else
-		log_warnx("%s: %s", what, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		log_warnx("%s: %s", what, db_errmsg(db));
+	db_finalize(st);
 	return rc;
 }
 
 int
-jobs_add(sqlite3 *db, const char *conv_id, int turn)
+jobs_add(struct db *db, const char *conv_id, int turn)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
-	st = db_prepare(db, "INSERT OR IGNORE INTO jobs (conversation_id, "
-	    "turn, state, created_at, updated_at) VALUES (?, ?, 'pending', "
-	    NOW_SQL ", " NOW_SQL ")");
+	st = db_prepare(db, "INSERT INTO jobs (conversation_id, turn, "
+	    "state, created_at, updated_at) VALUES (?, ?, 'pending', "
+	    DB_NOW ", " DB_NOW ") ON CONFLICT DO NOTHING");
 	if (st == NULL)
 		return -1;
 	db_bind_text(st, 1, conv_id, -1);
-	sqlite3_bind_int(st, 2, turn);
+	db_bind_int64(st, 2, turn);
 	return jobs_step(db, st, "jobs_add") == -1 ? -1 : 0;
 }
 
 /* Inside a transaction: how many jobs run now, or -1. */
 static int
-jobs_running(sqlite3 *db)
+jobs_running(struct db *db)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 n = -1;
 
 	if ((st = db_prepare(db, "SELECT count(*) FROM jobs "
-	    "WHERE state = 'running'")) == NULL)
+	    "WHERE state = 'running' AND (node IS NULL OR node = ?)")) == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, util_node(), -1);
+	if (db_step(st) == DB_ROW)
+		n = db_column_int(st, 0);
+	db_finalize(st);
 	return n;
 }
 
@@ -67,27 +74,27 @@ jobs_running(sqlite3 *db)
  * it changed none, -1 on error (logged with what).
  */
 static int
-jobs_returning(sqlite3 *db, sqlite3_stmt *st, struct job *j,
+jobs_returning(struct db *db, struct db_stmt *st, struct job *j,
     const char *what)
 {
 	const char	*conv;
 
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		j->id = sqlite3_column_int64(st, 0);
-		if ((conv = (const char *)sqlite3_column_text(st, 1)) == NULL) {
+	switch (db_step(st)) {
+	case DB_ROW:
+		j->id = db_column_int64(st, 0);
+		if ((conv = db_column_text(st, 1)) == NULL) {
 			log_warnx("%s: job %lld has no conversation", what,
 			    (long long)j->id);
 			return -1;
 		}
 		snprintf(j->conv_id, sizeof(j->conv_id), "%s", conv);
-		j->turn = sqlite3_column_int(st, 2);
-		j->tries = sqlite3_column_int(st, 3);
-		return sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
-	case SQLITE_DONE:
+		j->turn = db_column_int(st, 2);
+		j->tries = db_column_int(st, 3);
+		return db_step(st) == DB_DONE ? 1 : -1;
+	case DB_DONE:
 		return 0;
 	default:
-		log_warnx("%s: %s", what, sqlite3_errmsg(db));
+		log_warnx("%s: %s", what, db_errmsg(db));
 		return -1;
 	}
 }
@@ -98,10 +105,10 @@ jobs_returning(sqlite3 *db, sqlite3_stmt *st, struct job *j,
  * tries, already bound) and fill j.  st is finalized.  1 claimed, 0 cap
  * full or nothing to claim, -1 on error.
  */
-static int	jobs_reclaim_locked(sqlite3 *, long);
+static int	jobs_reclaim_locked(struct db *, long);
 
 static int
-jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, long stale_ms,
+jobs_claim(struct db *db, struct db_stmt *st, long cap, long stale_ms,
     struct job *j, const char *what)
 {
 	int	n, rc = -1;
@@ -109,8 +116,8 @@ jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, long stale_ms,
 	memset(j, 0, sizeof(*j));
 	if (st == NULL)
 		return -1;
-	if (db_begin(db) == -1) {
-		sqlite3_finalize(st);
+	if (db_begin_for(db, "jobs", util_node()) == -1) {
+		db_finalize(st);
 		return -1;
 	}
 	if ((n = jobs_running(db)) == -1)
@@ -129,7 +136,7 @@ jobs_claim(sqlite3 *db, sqlite3_stmt *st, long cap, long stale_ms,
 	}
 	rc = jobs_returning(db, st, j, what);
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc == -1) {
 		db_rollback(db);
 		return -1;
@@ -138,21 +145,22 @@ out:
 }
 
 int
-jobs_claim_turn(sqlite3 *db, const char *conv_id, int turn, long cap,
+jobs_claim_turn(struct db *db, const char *conv_id, int turn, long cap,
     long stale_ms, int64_t *id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	struct job	 j;
 	int		 rc;
 
 	st = db_prepare(db, "UPDATE jobs SET state = 'running', pid = NULL, "
-	    "claimed_at = ?, tries = tries + 1, updated_at = " NOW_SQL
-	    " WHERE conversation_id = ? AND turn = ? AND state = 'pending' "
-	    "RETURNING id, conversation_id, turn, tries");
+	    "claimed_at = ?, tries = tries + 1, updated_at = " DB_NOW
+	    ", node = ? WHERE conversation_id = ? AND turn = ? AND "
+	    "state = 'pending' RETURNING id, conversation_id, turn, tries");
 	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, util_wall_ms());
-		db_bind_text(st, 2, conv_id, -1);
-		sqlite3_bind_int(st, 3, turn);
+		db_bind_int64(st, 1, util_wall_ms());
+		db_bind_text(st, 2, util_node(), -1);
+		db_bind_text(st, 3, conv_id, -1);
+		db_bind_int64(st, 4, turn);
 	}
 	rc = jobs_claim(db, st, cap, stale_ms, &j, "jobs_claim_turn");
 	*id = j.id;
@@ -160,82 +168,88 @@ jobs_claim_turn(sqlite3 *db, const char *conv_id, int turn, long cap,
 }
 
 int
-jobs_unclaim(sqlite3 *db, int64_t id)
+jobs_unclaim(struct db *db, int64_t id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	st = db_prepare(db, "UPDATE jobs SET state = 'pending', pid = NULL, "
-	    "tries = max(tries - 1, 0), updated_at = " NOW_SQL
+	    "tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END, "
+	    "updated_at = " DB_NOW
 	    " WHERE id = ? AND state = 'running'");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	return jobs_step(db, st, "jobs_unclaim") == -1 ? -1 : 0;
 }
 
 int
-jobs_attach(sqlite3 *db, int64_t id, long pid, int64_t start, struct job *j)
+jobs_attach(struct db *db, int64_t id, long pid, int64_t start, struct job *j)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc;
 
 	memset(j, 0, sizeof(*j));
 	st = db_prepare(db, "UPDATE jobs SET pid = ?, pid_start = ?, "
-	    "updated_at = " NOW_SQL " WHERE id = ? AND state = 'running' AND "
+	    "updated_at = " DB_NOW " WHERE id = ? AND state = 'running' AND "
 	    "(pid IS NULL OR pid = ?1) RETURNING id, conversation_id, turn, "
 	    "tries");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, pid);
-	sqlite3_bind_int64(st, 2, start);
-	sqlite3_bind_int64(st, 3, id);
+	db_bind_int64(st, 1, pid);
+	db_bind_int64(st, 2, start);
+	db_bind_int64(st, 3, id);
 	rc = jobs_returning(db, st, j, "jobs_attach");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
 int
-jobs_claim_next(sqlite3 *db, long pid, int64_t start, long cap,
+jobs_claim_next(struct db *db, long pid, int64_t start, long cap,
     long stale_ms, struct job *j)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
-	st = db_prepare(db, "UPDATE jobs SET state = 'running', pid = ?, "
-	    "pid_start = ?, claimed_at = ?, tries = tries + 1, updated_at = "
-	    NOW_SQL " WHERE id = (SELECT id FROM jobs WHERE state = 'pending' "
-	    "ORDER BY id LIMIT 1) RETURNING id, conversation_id, turn, tries");
+#define NEXT_SQL(lock) "UPDATE jobs SET state = 'running', pid = ?, " \
+	    "pid_start = ?, claimed_at = ?, tries = tries + 1, updated_at = " \
+	    DB_NOW ", node = ? WHERE id = (SELECT id FROM jobs WHERE " \
+	    "state = 'pending' ORDER BY id LIMIT 1" lock ") AND " \
+	    "state = 'pending' RETURNING id, conversation_id, turn, tries"
+	st = db_prepare(db, db_engine(db) == DB_POSTGRES ?
+	    NEXT_SQL(DB_SKIP_LOCKED) : NEXT_SQL(""));
+#undef NEXT_SQL
 	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, pid);
-		sqlite3_bind_int64(st, 2, start);
-		sqlite3_bind_int64(st, 3, util_wall_ms());
+		db_bind_int64(st, 1, pid);
+		db_bind_int64(st, 2, start);
+		db_bind_int64(st, 3, util_wall_ms());
+		db_bind_text(st, 4, util_node(), -1);
 	}
 	return jobs_claim(db, st, cap, stale_ms, j, "jobs_claim_next");
 }
 
 int
-jobs_done(sqlite3 *db, int64_t id)
+jobs_done(struct db *db, int64_t id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	st = db_prepare(db, "UPDATE jobs SET state = 'done', error = NULL, "
-	    "updated_at = " NOW_SQL " WHERE id = ?");
+	    "updated_at = " DB_NOW " WHERE id = ?");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	return jobs_step(db, st, "jobs_done") == -1 ? -1 : 0;
 }
 
 int
-jobs_fail(sqlite3 *db, int64_t id, const char *error)
+jobs_fail(struct db *db, int64_t id, const char *error)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	st = db_prepare(db, "UPDATE jobs SET state = 'failed', error = ?, "
-	    "updated_at = " NOW_SQL " WHERE id = ?");
+	    "updated_at = " DB_NOW " WHERE id = ?");
 	if (st == NULL)
 		return -1;
 	db_bind_text(st, 1, error, -1);
-	sqlite3_bind_int64(st, 2, id);
+	db_bind_int64(st, 2, id);
 	return jobs_step(db, st, "jobs_fail") == -1 ? -1 : 0;
 }
 
@@ -245,50 +259,53 @@ jobs_fail(sqlite3 *db, int64_t id, const char *error)
  * pending.  Returns how many, or -1.
  */
 static int
-jobs_reclaim_locked(sqlite3 *db, long stale_ms)
+jobs_reclaim_locked(struct db *db, long stale_ms)
 {
-	sqlite3_stmt	*st = NULL, *up = NULL;
+	struct db_stmt	*st = NULL, *up = NULL;
 	int64_t		 now = util_wall_ms(), claimed, id;
 	int		 n = 0, step;
 	long		 pid;
 
-	st = db_prepare(db, "SELECT id, pid, pid_start, claimed_at FROM jobs "
-	    "WHERE state = 'running'");
+	st = db_prepare(db, "SELECT id, pid, pid_start, claimed_at, "
+	    "(node IS NULL OR node = ?) FROM jobs WHERE state = 'running'");
 	up = db_prepare(db, "UPDATE jobs SET state = 'pending', pid = NULL, "
-	    "updated_at = " NOW_SQL " WHERE id = ?");
+	    "updated_at = " DB_NOW " WHERE id = ?");
 	if (st == NULL || up == NULL)
 		goto fail;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		pid = (long)sqlite3_column_int64(st, 1);
-		claimed = sqlite3_column_int64(st, 3);
-		if (pid > 0 ? util_pid_alive(pid, sqlite3_column_int64(st, 2)) :
+	db_bind_text(st, 1, util_node(), -1);
+	while ((step = db_step(st)) == DB_ROW) {
+		id = db_column_int64(st, 0);
+		pid = (long)db_column_int64(st, 1);
+		claimed = db_column_int64(st, 3);
+		/* Another node's extractor: only time says it is gone. */
+		if (!db_column_int(st, 4) ? now - claimed <= JOBS_REMOTE_MS :
+		    pid > 0 ? util_pid_alive(pid, db_column_int64(st, 2)) :
 		    now - claimed <= stale_ms)
 			continue;
 		log_info("job %lld: its extractor is gone; pending again",
 		    (long long)id);
-		sqlite3_reset(up);
-		sqlite3_bind_int64(up, 1, id);
-		if (sqlite3_step(up) != SQLITE_DONE)
+		db_reset(up);
+		db_bind_int64(up, 1, id);
+		if (db_step(up) != DB_DONE)
 			goto fail;
 		n++;
 	}
-	if (step != SQLITE_DONE)
+	if (step != DB_DONE)
 		goto fail;
-	sqlite3_finalize(st);
-	sqlite3_finalize(up);
+	db_finalize(st);
+	db_finalize(up);
 	return n;
 fail:
-	log_warnx("jobs_reclaim: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	sqlite3_finalize(up);
+	log_warnx("jobs_reclaim: %s", db_errmsg(db));
+	db_finalize(st);
+	db_finalize(up);
 	return -1;
 }
 
 int
-jobs_reclaim(sqlite3 *db, long stale_ms, int retry_failed)
+jobs_reclaim(struct db *db, long stale_ms, int retry_failed)
 {
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	int		 n;
 
 	if (db_begin(db) == -1)
@@ -298,27 +315,27 @@ jobs_reclaim(sqlite3 *db, long stale_ms, int retry_failed)
 	if (!retry_failed)
 		return db_commit(db) == -1 ? -1 : n;
 	st = db_prepare(db, "UPDATE jobs SET state = 'pending', updated_at = "
-	    NOW_SQL " WHERE state = 'failed' AND tries < ?");
+	    DB_NOW " WHERE state = 'failed' AND tries < ?");
 	if (st == NULL)
 		goto fail;
-	sqlite3_bind_int(st, 1, JOBS_TRIES_MAX);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		log_warnx("jobs_reclaim: %s", sqlite3_errmsg(db));
+	db_bind_int64(st, 1, JOBS_TRIES_MAX);
+	if (db_step(st) != DB_DONE) {
+		log_warnx("jobs_reclaim: %s", db_errmsg(db));
 		goto fail;
 	}
-	n += sqlite3_changes(db);
-	sqlite3_finalize(st);
+	n += db_changes(db);
+	db_finalize(st);
 	return db_commit(db) == -1 ? -1 : n;
 fail:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	db_rollback(db);
 	return -1;
 }
 
 int
-jobs_stranded(sqlite3 *db, long settle_ms)
+jobs_stranded(struct db *db, long settle_ms)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		 before[32];
 	int		 n = -1;
 
@@ -335,16 +352,16 @@ jobs_stranded(sqlite3 *db, long settle_ms)
 	    "AND m.status = 'streaming')")) == NULL)
 		return -1;
 	db_bind_text(st, 1, before, -1);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
+	if (db_step(st) == DB_ROW)
+		n = db_column_int(st, 0);
 	else
-		log_warnx("jobs_stranded: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		log_warnx("jobs_stranded: %s", db_errmsg(db));
+	db_finalize(st);
 	return n;
 }
 
 int
-jobs_nrunning(sqlite3 *db)
+jobs_nrunning(struct db *db)
 {
 	return jobs_running(db);
 }

@@ -13,7 +13,8 @@
 
 #include <stdint.h>
 
-#include <sqlite3.h>
+struct db;
+
 
 #define JOBS_TRIES_MAX	3
 
@@ -25,7 +26,7 @@ struct job {
 };
 
 /* Inside the caller's transaction: the pending job of a new turn.  0/-1. */
-int	jobs_add(sqlite3 *, const char *conv_id, int turn);
+int	jobs_add(struct db *, const char *conv_id, int turn);
 
 /*
  * Claim the turn's pending job for a new extractor, if fewer than cap
@@ -34,37 +35,37 @@ int	jobs_add(sqlite3 *, const char *conv_id, int turn);
  * when the cap is full or the job is not pending (someone else has it),
  * -1 on error.
  */
-int	jobs_claim_turn(sqlite3 *, const char *conv_id, int turn, long cap,
+int	jobs_claim_turn(struct db *, const char *conv_id, int turn, long cap,
 	    long stale_ms, int64_t *id);
 
 /* Give a claimed job back (its extractor could not be started). */
-int	jobs_unclaim(sqlite3 *, int64_t id);
+int	jobs_unclaim(struct db *, int64_t id);
 
 /*
  * The extractor takes the job it was started for: records its pid.
  * Returns 1 with j filled, 0 when the job is not running unowned (or
  * already ours), -1 on error.
  */
-int	jobs_attach(sqlite3 *, int64_t id, long pid, int64_t start,
+int	jobs_attach(struct db *, int64_t id, long pid, int64_t start,
 	    struct job *j);
 
 /*
  * Claim the oldest pending job for pid if fewer than cap run.  1 with j
  * filled, 0 when there is none or the cap is full, -1 on error.
  */
-int	jobs_claim_next(sqlite3 *, long pid, int64_t start, long cap,
+int	jobs_claim_next(struct db *, long pid, int64_t start, long cap,
 	    long stale_ms, struct job *j);
 
 /* The job ended: done, or failed with a reason (tries counted). */
-int	jobs_done(sqlite3 *, int64_t id);
-int	jobs_fail(sqlite3 *, int64_t id, const char *error);
+int	jobs_done(struct db *, int64_t id);
+int	jobs_fail(struct db *, int64_t id, const char *error);
 
 /*
  * Running jobs whose extractor is gone (dead pid, or never attached
  * within stale_ms) go back to pending; with retry_failed, so do failed
  * jobs with tries left (the sweep).  Returns how many, or -1.
  */
-int	jobs_reclaim(sqlite3 *, long stale_ms, int retry_failed);
+int	jobs_reclaim(struct db *, long stale_ms, int retry_failed);
 
 /*
  * How many jobs are pending for longer than settle_ms while no reply of
@@ -72,9 +73,9 @@ int	jobs_reclaim(sqlite3 *, long stale_ms, int retry_failed);
  * would have was killed, or the cap was full and every extractor has
  * left).  -1 on error.
  */
-int	jobs_stranded(sqlite3 *, long settle_ms);
+int	jobs_stranded(struct db *, long settle_ms);
 
 /* How many jobs are running (some extractors may be dead), or -1. */
-int	jobs_nrunning(sqlite3 *);
+int	jobs_nrunning(struct db *);
 
 #endif

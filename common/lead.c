@@ -17,7 +17,6 @@
 #include "ready.h"
 #include "utf8.h"
 
-#define NOW_SQL	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 static const char *const source_names[LEAD_SOURCE__MAX] = {
 	"rules", "model",
@@ -31,9 +30,9 @@ struct lead_row {
 };
 
 static int
-lead_read(sqlite3 *db, const char *conv_id, struct lead_row *row)
+lead_read(struct db *db, const char *conv_id, struct lead_row *row)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	enum field	 f;
 	const char	*name, *value;
 	int		 step;
@@ -43,23 +42,23 @@ lead_read(sqlite3 *db, const char *conv_id, struct lead_row *row)
 	    "lead_fields WHERE conversation_id = ?")) == NULL)
 		return -1;
 	db_bind_text(st, 1, conv_id, -1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_step(st)) == DB_ROW) {
 		/* NULL: no such value (or no memory): not a field we know. */
-		name = (const char *)sqlite3_column_text(st, 0);
-		value = (const char *)sqlite3_column_text(st, 1);
+		name = db_column_text(st, 0);
+		value = db_column_text(st, 1);
 		if (name == NULL || value == NULL ||
 		    (f = field_lookup(name, strlen(name))) == FIELD__MAX)
 			continue;
 		snprintf(row->value[f], sizeof(row->value[f]), "%s", value);
-		row->strength[f] = sqlite3_column_int(st, 2);
-		row->turn[f] = sqlite3_column_int(st, 3);
+		row->strength[f] = db_column_int(st, 2);
+		row->turn[f] = db_column_int(st, 3);
 	}
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? 0 : -1;
+	db_finalize(st);
+	return step == DB_DONE ? 0 : -1;
 }
 
 int
-lead_load(sqlite3 *db, const char *conv_id, struct extraction *ex,
+lead_load(struct db *db, const char *conv_id, struct extraction *ex,
     int turns[])
 {
 	struct lead_row	*row;
@@ -95,20 +94,20 @@ lead_list_add(char *buf, size_t sz, const char *name)
  * 1, 0, or -1.
  */
 static int
-lead_announced(sqlite3 *db, const char *conv_id)
+lead_announced(struct db *db, const char *conv_id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 step, rc = -1;
 
 	if ((st = db_prepare(db, "SELECT ready_at IS NOT NULL FROM leads "
 	    "WHERE conversation_id = ?")) == NULL)
 		return -1;
 	db_bind_text(st, 1, conv_id, -1);
-	if ((step = sqlite3_step(st)) == SQLITE_ROW)
-		rc = sqlite3_column_int(st, 0);
-	else if (step == SQLITE_DONE)
+	if ((step = db_step(st)) == DB_ROW)
+		rc = db_column_int(st, 0);
+	else if (step == DB_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -117,11 +116,11 @@ lead_announced(sqlite3 *db, const char *conv_id)
  * searches on (sql/006-staff.sql), from the lead as the merge leaves it.
  */
 static int
-lead_columns(sqlite3 *db, const char *conv_id, const struct extraction *l)
+lead_columns(struct db *db, const char *conv_id, const struct extraction *l)
 {
 	static const enum field	 searched[] = { FIELD_FULL_NAME, FIELD_PHONE,
 	    FIELD_EMAIL, FIELD_SUMMARY };
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	char			*search;
 	size_t			 i, len = 0, n;
 	int			 rc = -1;
@@ -145,9 +144,9 @@ lead_columns(sqlite3 *db, const char *conv_id, const struct extraction *l)
 		    l->value[FIELD_URGENCY] : NULL, -1);
 		db_bind_text(st, 2, search, len);
 		db_bind_text(st, 3, conv_id, -1);
-		if (sqlite3_step(st) == SQLITE_DONE)
+		if (db_step(st) == DB_DONE)
 			rc = 0;
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	free(search);
 	return rc;
@@ -159,11 +158,11 @@ lead_columns(sqlite3 *db, const char *conv_id, const struct extraction *l)
  * firm (ready.c decides), the lead marked ready when it is announced.
  */
 static int
-lead_notify(sqlite3 *db, const struct config *cfg, const char *conv_id,
+lead_notify(struct db *db, const struct config *cfg, const char *conv_id,
     const struct lead_row *row, const struct extraction *won)
 {
 	struct extraction	*before, *after;
-	sqlite3_stmt		*st = NULL;
+	struct db_stmt		*st = NULL;
 	enum ready_event	 ev;
 	int			 f, announced, rc = -1;
 
@@ -190,17 +189,17 @@ lead_notify(sqlite3 *db, const struct config *cfg, const char *conv_id,
 		goto out;
 	ev = ready_event(announced, before, after);
 	if (ev == READY_ANNOUNCE) {
-		if ((st = db_prepare(db, "UPDATE leads SET ready_at = " NOW_SQL
+		if ((st = db_prepare(db, "UPDATE leads SET ready_at = " DB_NOW
 		    " WHERE conversation_id = ?")) == NULL)
 			goto out;
 		db_bind_text(st, 1, conv_id, -1);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_step(st) != DB_DONE)
 			goto out;
 	}
 	rc = ev == READY_NOTHING || cfg == NULL ? 0 :
 	    notify_queue(db, cfg, conv_id, ev);
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	free(before);
 	free(after);
 	return rc;
@@ -208,11 +207,11 @@ out:
 
 /* Inside the transaction: the merge proper and the audit row. */
 static int
-lead_merge_locked(sqlite3 *db, const struct config *cfg, const char *conv_id,
+lead_merge_locked(struct db *db, const struct config *cfg, const char *conv_id,
     int turn, enum lead_source src, const struct extraction *ex,
     long latency_ms, const char *error, struct lead_row *row)
 {
-	sqlite3_stmt		*st = NULL;
+	struct db_stmt		*st = NULL;
 	struct merge_val	 in, stored;
 	struct extraction	*won_ex = NULL;
 	json_t			*vals = NULL;
@@ -224,23 +223,24 @@ lead_merge_locked(sqlite3 *db, const struct config *cfg, const char *conv_id,
 	    == NULL)
 		goto out;
 	db_bind_text(st, 1, conv_id, -1);
-	if ((step = sqlite3_step(st)) != SQLITE_ROW) {
-		if (step == SQLITE_DONE) {
+	if ((step = db_step(st)) != DB_ROW) {
+		if (step == DB_DONE) {
 			log_info("lead_merge %s: the conversation was erased",
 			    conv_id);
 			rc = 0;
 		}
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = db_prepare(db, "INSERT OR IGNORE INTO leads (conversation_id, "
-	    "created_at, updated_at) VALUES (?, " NOW_SQL ", " NOW_SQL ")");
+	db_finalize(st);
+	st = db_prepare(db, "INSERT INTO leads (conversation_id, "
+	    "created_at, updated_at) VALUES (?, " DB_NOW ", " DB_NOW ") "
+	    "ON CONFLICT DO NOTHING");
 	if (st == NULL)
 		goto out;
 	db_bind_text(st, 1, conv_id, -1);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != DB_DONE)
 		goto out;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 	if (lead_read(db, conv_id, row) == -1)
 		goto out;
@@ -250,7 +250,7 @@ lead_merge_locked(sqlite3 *db, const struct config *cfg, const char *conv_id,
 		goto out;
 	st = db_prepare(db, "INSERT INTO lead_fields (conversation_id, field, "
 	    "value, strength, turn, source, updated_at) VALUES (?, ?, ?, ?, "
-	    "?, ?, " NOW_SQL ") ON CONFLICT (conversation_id, field) DO "
+	    "?, ?, " DB_NOW ") ON CONFLICT (conversation_id, field) DO "
 	    "UPDATE SET value = excluded.value, strength = excluded.strength, "
 	    "turn = excluded.turn, source = excluded.source, updated_at = "
 	    "excluded.updated_at");
@@ -278,31 +278,31 @@ lead_merge_locked(sqlite3 *db, const struct config *cfg, const char *conv_id,
 				    field_name((enum field)f));
 			continue;
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 		db_bind_text(st, 1, conv_id, -1);
 		db_bind_text(st, 2, field_name((enum field)f), -1);
 		db_bind_text(st, 3, ex->value[f], -1);
-		sqlite3_bind_int(st, 4, ex->strength[f]);
-		sqlite3_bind_int(st, 5, turn);
+		db_bind_int64(st, 4, ex->strength[f]);
+		db_bind_int64(st, 5, turn);
 		db_bind_text(st, 6, source_names[src], -1);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_step(st) != DB_DONE)
 			goto out;
 		lead_list_add(won, sizeof(won), field_name((enum field)f));
 		memcpy(won_ex->value[f], ex->value[f], sizeof(ex->value[f]));
 		won_ex->strength[f] = ex->strength[f];
 		nwon++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 	if (nwon > 0) {
-		st = db_prepare(db, "UPDATE leads SET updated_at = " NOW_SQL
+		st = db_prepare(db, "UPDATE leads SET updated_at = " DB_NOW
 		    " WHERE conversation_id = ?");
 		if (st == NULL)
 			goto out;
 		db_bind_text(st, 1, conv_id, -1);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_step(st) != DB_DONE)
 			goto out;
-		sqlite3_finalize(st);
+		db_finalize(st);
 		st = NULL;
 		if (lead_notify(db, cfg, conv_id, row, won_ex) == -1)
 			goto out;
@@ -311,25 +311,25 @@ lead_merge_locked(sqlite3 *db, const struct config *cfg, const char *conv_id,
 		goto out;
 	st = db_prepare(db, "INSERT INTO extractions (conversation_id, turn, "
 	    "source, latency_ms, fields_won, fields_lost, fields_json, error, "
-	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, " NOW_SQL ")");
+	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, " DB_NOW ")");
 	if (st == NULL)
 		goto out;
 	db_bind_text(st, 1, conv_id, -1);
-	sqlite3_bind_int(st, 2, turn);
+	db_bind_int64(st, 2, turn);
 	db_bind_text(st, 3, source_names[src], -1);
-	sqlite3_bind_int64(st, 4, latency_ms);
+	db_bind_int64(st, 4, latency_ms);
 	db_bind_text(st, 5, won, -1);
 	db_bind_text(st, 6, lost, -1);
 	db_bind_text(st, 7, vjson, -1);
 	db_bind_text(st, 8, error, -1);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != DB_DONE)
 		goto out;
 	rc = 0;
 out:
 	if (rc == -1)
 		log_warnx("lead_merge %s turn %d: %s", conv_id, turn,
-		    sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		    db_errmsg(db));
+	db_finalize(st);
 	json_decref(vals);
 	free(vjson);
 	free(won_ex);
@@ -337,7 +337,7 @@ out:
 }
 
 int
-lead_merge(sqlite3 *db, const struct config *cfg, const char *conv_id,
+lead_merge(struct db *db, const struct config *cfg, const char *conv_id,
     int turn, enum lead_source src, const struct extraction *ex,
     long latency_ms, const char *error)
 {
@@ -346,7 +346,7 @@ lead_merge(sqlite3 *db, const struct config *cfg, const char *conv_id,
 
 	if ((row = malloc(sizeof(*row))) == NULL)
 		return -1;
-	if (db_begin(db) == -1)
+	if (db_begin_for(db, "conv", conv_id) == -1)
 		goto out;
 	if (lead_merge_locked(db, cfg, conv_id, turn, src, ex, latency_ms,
 	    error, row) == -1) {

@@ -8,10 +8,11 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "config.h"
 #include "rules.h"
+
+struct db;
 
 enum lead_source {
 	LEAD_SOURCE_RULES,
@@ -32,12 +33,12 @@ enum lead_source {
  * its job began gets nothing (0).  Returns 0, or -1 when the database
  * stayed busy or failed (nothing was written: run it again).
  */
-int	lead_merge(sqlite3 *, const struct config *cfg, const char *conv_id,
+int	lead_merge(struct db *, const struct config *cfg, const char *conv_id,
 	    int turn, enum lead_source, const struct extraction *ex,
 	    long latency_ms, const char *error);
 
 /* The lead's fields into ex (strength 0 for a field not captured). */
-int	lead_load(sqlite3 *, const char *conv_id, struct extraction *ex,
+int	lead_load(struct db *, const char *conv_id, struct extraction *ex,
 	    int turns[]);
 
 #endif

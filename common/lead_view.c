@@ -21,7 +21,6 @@
 #include "rules.h"
 #include "utf8.h"
 
-#define NOW_SQL	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 /* Related leads listed at most (in the SQL's text). */
 #define LEAD_RELATED_MAX_SQL	"50"
@@ -44,7 +43,7 @@ lead_status_valid(const char *s)
 
 /* {NAME: value-or-null} for every field of one lead (new reference). */
 static json_t *
-lead_fields_flat(sqlite3 *db, const char *conv_id, struct extraction *ex)
+lead_fields_flat(struct db *db, const char *conv_id, struct extraction *ex)
 {
 	json_t	*o;
 	int	 f;
@@ -81,9 +80,9 @@ lead_like(const char *q)
 }
 
 json_t *
-lead_list_json(sqlite3 *db, const struct lead_query *q)
+lead_list_json(struct db *db, const struct lead_query *q)
 {
-	sqlite3_stmt		*st = NULL;
+	struct db_stmt		*st = NULL;
 	struct extraction	*ex;
 	json_t			*arr, *out = NULL, *fields, *l;
 	const char		*id, *updated;
@@ -109,7 +108,7 @@ lead_list_json(sqlite3 *db, const struct lead_query *q)
 	    q->before_id != NULL && q->before_id[0] != '\0' ?
 	    " AND (updated_at, conversation_id) < (?, ?)" :
 	    " AND updated_at < ?");
-	if (db_exec(db, "BEGIN", "lead_list") == -1)
+	if (db_begin_read(db) == -1)
 		goto out;
 	if ((st = db_prepare(db, sql)) == NULL)
 		goto out;
@@ -124,27 +123,27 @@ lead_list_json(sqlite3 *db, const struct lead_query *q)
 		if (q->before_id != NULL && q->before_id[0] != '\0')
 			db_bind_text(st, k++, q->before_id, -1);
 	}
-	sqlite3_bind_int64(st, k, q->limit);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		id = (const char *)sqlite3_column_text(st, 0);
-		updated = (const char *)sqlite3_column_text(st, 2);
+	db_bind_int64(st, k, q->limit);
+	while ((step = db_step(st)) == DB_ROW) {
+		id = db_column_text(st, 0);
+		updated = db_column_text(st, 2);
 		if (id == NULL || updated == NULL)
 			continue;
 		if ((fields = lead_fields_flat(db, id, ex)) == NULL)
 			goto out;
 		l = json_pack("{s:s, s:s, s:s, s:s, s:o}", "conversation_id", id,
-		    "created_at", (const char *)sqlite3_column_text(st, 1),
+		    "created_at", db_column_text(st, 1),
 		    "updated_at", updated,
-		    "status", (const char *)sqlite3_column_text(st, 3),
+		    "status", db_column_text(st, 3),
 		    "fields", fields);
 		if (l == NULL || json_array_append_new(arr, l) == -1)
 			goto out;
 	}
-	if (step != SQLITE_DONE)
+	if (step != DB_DONE)
 		goto out;
 	out = json_pack("{s:O}", "leads", arr);
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	db_rollback(db);
 	json_decref(arr);
 	free(like);
@@ -170,9 +169,9 @@ lead_names(const char *list)
 
 /* The fields with their provenance: {NAME:{value,strength,...}}. */
 static json_t *
-lead_fields_full(sqlite3 *db, const char *conv_id)
+lead_fields_full(struct db *db, const char *conv_id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	json_t		*o;
 	int		 step;
 
@@ -184,16 +183,16 @@ lead_fields_full(sqlite3 *db, const char *conv_id)
 		return NULL;
 	}
 	db_bind_text(st, 1, conv_id, -1);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
+	while ((step = db_step(st)) == DB_ROW)
+		json_object_set_new(o, db_column_text(st, 0),
 		    json_pack("{s:s, s:i, s:i, s:s, s:s}",
-		    "value", (const char *)sqlite3_column_text(st, 1),
-		    "strength", sqlite3_column_int(st, 2),
-		    "turn", sqlite3_column_int(st, 3),
-		    "source", (const char *)sqlite3_column_text(st, 4),
-		    "updated_at", (const char *)sqlite3_column_text(st, 5)));
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE) {
+		    "value", db_column_text(st, 1),
+		    "strength", db_column_int(st, 2),
+		    "turn", db_column_int(st, 3),
+		    "source", db_column_text(st, 4),
+		    "updated_at", db_column_text(st, 5)));
+	db_finalize(st);
+	if (step != DB_DONE) {
 		json_decref(o);
 		return NULL;
 	}
@@ -202,19 +201,19 @@ lead_fields_full(sqlite3 *db, const char *conv_id)
 
 /* The audit trail: every extraction, oldest first. */
 static json_t *
-lead_extraction_row(sqlite3_stmt *st)
+lead_extraction_row(struct db_stmt *st)
 {
 	return json_pack("{s:i, s:s, s:I, s:o, s:o, s:o, s:s?, s:s}",
-	    "turn", sqlite3_column_int(st, 0),
-	    "source", (const char *)sqlite3_column_text(st, 1),
-	    "latency_ms", (json_int_t)sqlite3_column_int64(st, 2),
-	    "fields_won", lead_names((const char *)sqlite3_column_text(st, 3)),
-	    "fields_lost", lead_names((const char *)sqlite3_column_text(st,
+	    "turn", db_column_int(st, 0),
+	    "source", db_column_text(st, 1),
+	    "latency_ms", (json_int_t)db_column_int64(st, 2),
+	    "fields_won", lead_names(db_column_text(st, 3)),
+	    "fields_lost", lead_names(db_column_text(st,
 	    4)),
-	    "fields", json_loads((const char *)sqlite3_column_text(st, 5), 0,
+	    "fields", json_loads(db_column_text(st, 5), 0,
 	    NULL),
-	    "error", (const char *)sqlite3_column_text(st, 6),
-	    "created_at", (const char *)sqlite3_column_text(st, 7));
+	    "error", db_column_text(st, 6),
+	    "created_at", db_column_text(st, 7));
 }
 
 /*
@@ -222,33 +221,33 @@ lead_extraction_row(sqlite3_stmt *st)
  * what has been saved of it so far (its parts, in order).
  */
 static json_t *
-lead_transcript_row(sqlite3_stmt *st)
+lead_transcript_row(struct db_stmt *st)
 {
 	return json_pack("{s:s, s:i, s:s%, s:s, s:s}",
-	    "role", (const char *)sqlite3_column_text(st, 0),
-	    "turn", sqlite3_column_int(st, 1),
-	    "text", (const char *)sqlite3_column_text(st, 2),
-	    (size_t)sqlite3_column_bytes(st, 2),
-	    "status", (const char *)sqlite3_column_text(st, 3),
-	    "created_at", (const char *)sqlite3_column_text(st, 4));
+	    "role", db_column_text(st, 0),
+	    "turn", db_column_int(st, 1),
+	    "text", db_column_text(st, 2),
+	    (size_t)db_column_bytes(st, 2),
+	    "status", db_column_text(st, 3),
+	    "created_at", db_column_text(st, 4));
 }
 
 /* What staff did: status changes and notes, oldest first. */
 static json_t *
-lead_history_row(sqlite3_stmt *st)
+lead_history_row(struct db_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s?, s:s?}",
-	    "at", (const char *)sqlite3_column_text(st, 0),
-	    "by", (const char *)sqlite3_column_text(st, 1),
-	    "status", (const char *)sqlite3_column_text(st, 2),
-	    "note", (const char *)sqlite3_column_text(st, 3));
+	    "at", db_column_text(st, 0),
+	    "by", db_column_text(st, 1),
+	    "status", db_column_text(st, 2),
+	    "note", db_column_text(st, 3));
 }
 
 /* Other leads with the same complete phone or valid e-mail. */
 static json_t *
-lead_related_row(sqlite3_stmt *st)
+lead_related_row(struct db_stmt *st)
 {
-	return json_string((const char *)sqlite3_column_text(st, 0));
+	return json_string(db_column_text(st, 0));
 }
 
 /*
@@ -256,10 +255,10 @@ lead_related_row(sqlite3_stmt *st)
  * (null when none was recorded).  1, 0 no such lead, -1.
  */
 static int
-lead_head(sqlite3 *db, const char *conv_id, json_t **status,
+lead_head(struct db *db, const char *conv_id, json_t **status,
     json_t **disclosure)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 step;
 
 	if ((st = db_prepare(db, "SELECT l.status, c.disclosure_sha256, "
@@ -267,24 +266,24 @@ lead_head(sqlite3 *db, const char *conv_id, json_t **status,
 	    "l.conversation_id WHERE l.conversation_id = ?")) == NULL)
 		return -1;
 	db_bind_text(st, 1, conv_id, -1);
-	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		*status = json_string((const char *)sqlite3_column_text(st, 0));
-		*disclosure = sqlite3_column_type(st, 1) == SQLITE_NULL ?
+	if ((step = db_step(st)) == DB_ROW) {
+		*status = json_string(db_column_text(st, 0));
+		*disclosure = db_column_null(st, 1) ?
 		    json_null() : json_pack("{s:s, s:s?}", "sha256",
-		    (const char *)sqlite3_column_text(st, 1), "at",
-		    (const char *)sqlite3_column_text(st, 2));
+		    db_column_text(st, 1), "at",
+		    db_column_text(st, 2));
 	}
-	sqlite3_finalize(st);
-	return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+	db_finalize(st);
+	return step == DB_ROW ? 1 : step == DB_DONE ? 0 : -1;
 }
 
 json_t *
-lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
+lead_detail_json(struct db *db, const char *conv_id, int *found)
 {
 	json_t	*status = NULL, *disclosure = NULL, *out = NULL;
 
 	*found = 1;
-	if (db_exec(db, "BEGIN", "lead_detail") == -1)
+	if (db_begin_read(db) == -1)
 		return NULL;
 	switch (lead_head(db, conv_id, &status, &disclosure)) {
 	case 1:
@@ -306,10 +305,10 @@ lead_detail_json(sqlite3 *db, const char *conv_id, int *found)
 	    "transcript", db_json_rows(db, "SELECT role, turn, CASE WHEN "
 	    "status = 'streaming' THEN coalesce((SELECT group_concat(text, '') "
 	    "FROM (SELECT text FROM message_parts WHERE message_id = m.id "
-	    "ORDER BY offset)), '') ELSE text END, status, created_at FROM "
+	    "ORDER BY \"offset\") AS p), '') ELSE text END, status, created_at FROM "
 	    "messages m WHERE conversation_id = ?1 ORDER BY turn, role = "
 	    "'assistant'", conv_id, lead_transcript_row),
-	    "history", db_json_rows(db, "SELECT at, by, status, note FROM "
+	    "history", db_json_rows(db, "SELECT at, \"by\", status, note FROM "
 	    "lead_history WHERE conversation_id = ?1 ORDER BY id", conv_id,
 	    lead_history_row),
 	    "related", db_json_rows(db, "SELECT DISTINCT b.conversation_id "
@@ -332,40 +331,40 @@ out:
 }
 
 int
-lead_patch(sqlite3 *db, const char *conv_id, const char *status,
+lead_patch(struct db *db, const char *conv_id, const char *status,
     const char *note, const char *by)
 {
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	int		 rc = -1;
 
-	if (db_begin(db) == -1)
+	if (db_begin_for(db, "conv", conv_id) == -1)
 		return -1;
 	if ((st = db_prepare(db, "UPDATE leads SET status = coalesce(?, "
 	    "status) WHERE conversation_id = ?")) == NULL)
 		goto out;
 	db_bind_text(st, 1, status, -1);
 	db_bind_text(st, 2, conv_id, -1);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != DB_DONE)
 		goto out;
-	if (sqlite3_changes(db) == 0) {
+	if (db_changes(db) == 0) {
 		rc = 0;
 		goto out;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if ((st = db_prepare(db, "INSERT INTO lead_history (conversation_id, "
-	    "at, by, status, note) VALUES (?, " NOW_SQL ", ?, ?, ?)")) == NULL)
+	    "at, \"by\", status, note) VALUES (?, " DB_NOW ", ?, ?, ?)")) == NULL)
 		goto out;
 	db_bind_text(st, 1, conv_id, -1);
 	db_bind_text(st, 2, by, -1);
 	db_bind_text(st, 3, status, -1);
 	db_bind_text(st, 4, note, -1);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != DB_DONE)
 		goto out;
 	rc = 1;
 out:
 	if (rc == -1)
-		log_warnx("lead_patch %s: %s", conv_id, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		log_warnx("lead_patch %s: %s", conv_id, db_errmsg(db));
+	db_finalize(st);
 	if (rc == 1)
 		return db_commit(db) == -1 ? -1 : 1;
 	db_rollback(db);

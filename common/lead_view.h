@@ -8,7 +8,8 @@
 #define LEAD_VIEW_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+
+struct db;
 
 /* The most leads one page of the list holds, and its default. */
 #define LEAD_PAGE_MAX		1000
@@ -40,7 +41,7 @@ int	lead_status_valid(const char *s);
  * on error.  The filters go through indexes in the list's order, so a
  * page reads what it shows (a search reads until it has found a page).
  */
-json_t	*lead_list_json(sqlite3 *, const struct lead_query *q);
+json_t	*lead_list_json(struct db *, const struct lead_query *q);
 
 /*
  * One lead whole: fields with their provenance, extractions,
@@ -48,14 +49,14 @@ json_t	*lead_list_json(sqlite3 *, const struct lead_query *q);
  * phone or e-mail) and the disclosure the visitor saw.  NULL with *found
  * 0 when there is no such lead, NULL with *found 1 on error.
  */
-json_t	*lead_detail_json(sqlite3 *, const char *conv_id, int *found);
+json_t	*lead_detail_json(struct db *, const char *conv_id, int *found);
 
 /*
  * Staff record what they did: the new status (NULL: unchanged) and a
  * note (NULL: none), by who (REMOTE_USER, else "admin"), now.  1 when
  * recorded, 0 when there is no such lead, -1 on error.
  */
-int	lead_patch(sqlite3 *, const char *conv_id, const char *status,
+int	lead_patch(struct db *, const char *conv_id, const char *status,
 	    const char *note, const char *by);
 
 #endif

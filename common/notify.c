@@ -24,7 +24,6 @@
 #include "util.h"
 #include "webhook.h"
 
-#define NOW_SQL	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 /* A lease outlives the try it covers by this much. */
 #define NOTIFY_LEASE_SLACK_MS	5000
@@ -58,29 +57,30 @@ notify_target_name(enum notify_target t)
 
 /* Inside the caller's transaction: a new row of type for target. */
 static int
-notify_insert(sqlite3 *db, const char *conv_id, const char *type,
+notify_insert(struct db *db, const char *conv_id, const char *type,
     enum notify_target t)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		 id[48];
 	int		 rc = -1;
 
 	memcpy(id, "msg_", 4);
 	if (util_random_id(16, id + 4, sizeof(id) - 4) == -1)
 		return -1;
-	if ((st = db_prepare(db, "INSERT OR IGNORE INTO notifications (id, "
+	if ((st = db_prepare(db, "INSERT INTO notifications (id, "
 	    "conversation_id, type, target, status, due_at, event_at, "
 	    "created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, "
-	    NOW_SQL ", " NOW_SQL ", " NOW_SQL ")")) == NULL)
+	    DB_NOW ", " DB_NOW ", " DB_NOW ") ON CONFLICT DO NOTHING"))
+	    == NULL)
 		return -1;
 	db_bind_text(st, 1, id, -1);
 	db_bind_text(st, 2, conv_id, -1);
 	db_bind_text(st, 3, type, -1);
 	db_bind_text(st, 4, target_names[t], -1);
-	sqlite3_bind_int64(st, 5, util_wall_ms());
-	if (sqlite3_step(st) == SQLITE_DONE)
+	db_bind_int64(st, 5, util_wall_ms());
+	if (db_step(st) == DB_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -92,27 +92,27 @@ notify_insert(sqlite3 *db, const char *conv_id, const char *type,
  * 1 when something pending took it, 0 when nothing is pending, -1.
  */
 static int
-notify_join(sqlite3 *db, const char *conv_id, enum notify_target t)
+notify_join(struct db *db, const char *conv_id, enum notify_target t)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc = -1;
 
 	if ((st = db_prepare(db, "UPDATE notifications SET changes = "
 	    "changes + 1, event_at = CASE type WHEN 'lead.updated' THEN "
-	    NOW_SQL " ELSE event_at END, updated_at = " NOW_SQL
+	    DB_NOW " ELSE event_at END, updated_at = " DB_NOW
 	    " WHERE conversation_id = ? AND target = ? AND status = "
 	    "'pending'")) == NULL)
 		return -1;
 	db_bind_text(st, 1, conv_id, -1);
 	db_bind_text(st, 2, target_names[t], -1);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = sqlite3_changes(db) > 0;
-	sqlite3_finalize(st);
+	if (db_step(st) == DB_DONE)
+		rc = db_changes(db) > 0;
+	db_finalize(st);
 	return rc;
 }
 
 int
-notify_queue(sqlite3 *db, const struct config *cfg, const char *conv_id,
+notify_queue(struct db *db, const struct config *cfg, const char *conv_id,
     enum ready_event ev)
 {
 	int	t, joined;
@@ -142,25 +142,25 @@ notify_queue(sqlite3 *db, const struct config *cfg, const char *conv_id,
 
 /* 1 when a row is claimable at now, 0 when none is, -1. */
 static int
-notify_any(sqlite3 *db, int64_t now)
+notify_any(struct db *db, int64_t now)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc = -1;
 
 	if ((st = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM notifications "
 	    "n WHERE " NOTIFY_CLAIMABLE ")")) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rc = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, now);
+	if (db_step(st) == DB_ROW)
+		rc = db_column_int(st, 0);
+	db_finalize(st);
 	return rc;
 }
 
 int
-notify_claim(sqlite3 *db, const char *owner, long lease_ms, struct notice *n)
+notify_claim(struct db *db, const char *owner, long lease_ms, struct notice *n)
 {
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	const char	*target;
 	int64_t		 now = util_wall_ms();
 	int		 step, rc = -1;
@@ -171,44 +171,47 @@ notify_claim(sqlite3 *db, const char *owner, long lease_ms, struct notice *n)
 		return step;
 	if (db_begin(db) == -1)
 		return -1;
-	if ((st = db_prepare(db, "SELECT id, conversation_id, type, target, "
-	    "attempts, tries, event_at FROM notifications n WHERE "
-	    NOTIFY_CLAIMABLE " ORDER BY due_at, created_at LIMIT 1")) == NULL)
+#define CLAIM_SQL(lock) "SELECT id, conversation_id, type, target, " \
+	    "attempts, tries, event_at FROM notifications n WHERE " \
+	    NOTIFY_CLAIMABLE " ORDER BY due_at, created_at LIMIT 1" lock
+	if ((st = db_prepare(db, db_engine(db) == DB_POSTGRES ?
+	    CLAIM_SQL(DB_SKIP_LOCKED) : CLAIM_SQL(""))) == NULL)
 		goto out;
-	sqlite3_bind_int64(st, 1, now);
-	if ((step = sqlite3_step(st)) == SQLITE_DONE) {
+#undef CLAIM_SQL
+	db_bind_int64(st, 1, now);
+	if ((step = db_step(st)) == DB_DONE) {
 		rc = 0;
 		goto out;
 	}
-	if (step != SQLITE_ROW)
+	if (step != DB_ROW)
 		goto out;
 	memset(n, 0, sizeof(*n));
-	snprintf(n->id, sizeof(n->id), "%s", sqlite3_column_text(st, 0));
+	snprintf(n->id, sizeof(n->id), "%s", db_column_text(st, 0));
 	snprintf(n->conv_id, sizeof(n->conv_id), "%s",
-	    sqlite3_column_text(st, 1));
-	snprintf(n->type, sizeof(n->type), "%s", sqlite3_column_text(st, 2));
-	target = (const char *)sqlite3_column_text(st, 3);
+	    db_column_text(st, 1));
+	snprintf(n->type, sizeof(n->type), "%s", db_column_text(st, 2));
+	target = db_column_text(st, 3);
 	n->target = target != NULL && strcmp(target, "webhook") == 0 ?
 	    NOTIFY_WEBHOOK : NOTIFY_EMAIL;
-	n->attempts = sqlite3_column_int(st, 4) + 1;
-	n->tries = sqlite3_column_int(st, 5) + 1;
+	n->attempts = db_column_int(st, 4) + 1;
+	n->tries = db_column_int(st, 5) + 1;
 	snprintf(n->event_at, sizeof(n->event_at), "%s",
-	    sqlite3_column_text(st, 6));
+	    db_column_text(st, 6));
 	snprintf(n->owner, sizeof(n->owner), "%s", owner);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if ((st = db_prepare(db, "UPDATE notifications SET lease_until = ?, "
 	    "lease_owner = ?, attempts = attempts + 1, tries = tries + 1, "
-	    "changes_sent = changes, updated_at = " NOW_SQL " WHERE id = ?"))
+	    "changes_sent = changes, updated_at = " DB_NOW " WHERE id = ?"))
 	    == NULL)
 		goto out;
-	sqlite3_bind_int64(st, 1, now + lease_ms);
+	db_bind_int64(st, 1, now + lease_ms);
 	db_bind_text(st, 2, owner, -1);
 	db_bind_text(st, 3, n->id, -1);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != DB_DONE)
 		goto out;
 	rc = 1;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc == 1 && db_commit(db) == -1)
 		rc = -1;
 	else if (rc != 1)
@@ -219,9 +222,9 @@ out:
 /* Inside the transaction: 1 when n's lease is still ours (and the row
    still pending), with *again set when it changed while in flight. */
 static int
-notify_ours(sqlite3 *db, const struct notice *n, int *again)
+notify_ours(struct db *db, const struct notice *n, int *again)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 step, rc = -1;
 
 	if ((st = db_prepare(db, "SELECT changes > changes_sent FROM "
@@ -230,20 +233,20 @@ notify_ours(sqlite3 *db, const struct notice *n, int *again)
 		return -1;
 	db_bind_text(st, 1, n->id, -1);
 	db_bind_text(st, 2, n->owner, -1);
-	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		*again = sqlite3_column_int(st, 0);
+	if ((step = db_step(st)) == DB_ROW) {
+		*again = db_column_int(st, 0);
 		rc = 1;
-	} else if (step == SQLITE_DONE)
+	} else if (step == DB_DONE)
 		rc = 0;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
 int
-notify_record(sqlite3 *db, const struct config *cfg, const struct notice *n,
+notify_record(struct db *db, const struct config *cfg, const struct notice *n,
     const char *err)
 {
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	int		 ours, again = 0, failed, rc = -1;
 	int64_t		 due;
 
@@ -259,17 +262,17 @@ notify_record(sqlite3 *db, const struct config *cfg, const struct notice *n,
 	}
 	if (err == NULL) {
 		st = db_prepare(db, "UPDATE notifications SET status = 'sent', "
-		    "sent_at = " NOW_SQL ", last_error = NULL, lease_until = "
-		    "NULL, lease_owner = NULL, updated_at = " NOW_SQL
+		    "sent_at = " DB_NOW ", last_error = NULL, lease_until = "
+		    "NULL, lease_owner = NULL, updated_at = " DB_NOW
 		    " WHERE id = ?");
 		if (st == NULL)
 			goto out;
 		db_bind_text(st, 1, n->id, -1);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_step(st) != DB_DONE)
 			goto out;
 		/* The lead changed after we read it: tell of it again (a
 		   lead.updated of this lead and target may already wait:
-		   INSERT OR IGNORE leaves it, and it is read when sent). */
+		   ON CONFLICT DO NOTHING leaves it, and it is read when sent). */
 		if (again && notify_insert(db, n->conv_id, "lead.updated",
 		    n->target) == -1)
 			goto out;
@@ -281,18 +284,18 @@ notify_record(sqlite3 *db, const struct config *cfg, const struct notice *n,
 	    (int64_t)cfg->backoff_s[n->tries - 1] * 1000);
 	st = db_prepare(db, "UPDATE notifications SET status = ?, due_at = ?, "
 	    "last_error = ?, lease_until = NULL, lease_owner = NULL, "
-	    "updated_at = " NOW_SQL " WHERE id = ?");
+	    "updated_at = " DB_NOW " WHERE id = ?");
 	if (st == NULL)
 		goto out;
 	db_bind_text(st, 1, failed ? "failed" : "pending", -1);
-	sqlite3_bind_int64(st, 2, due);
+	db_bind_int64(st, 2, due);
 	db_bind_text(st, 3, err, -1);
 	db_bind_text(st, 4, n->id, -1);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != DB_DONE)
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc == 0 && ours == 1)
 		rc = db_commit(db);
 	else
@@ -316,7 +319,7 @@ notify_url(const struct config *cfg, const char *conv_id, char *out,
 
 /* Build and send the e-mail of n.  0, or -1 with err. */
 static int
-notify_email(sqlite3 *db, const struct config *cfg, const struct notice *n,
+notify_email(struct db *db, const struct config *cfg, const struct notice *n,
     const struct extraction *lead, const char *url, char *err, size_t errsz)
 {
 	struct store_texts	 hist;
@@ -395,7 +398,7 @@ notify_webhook(const struct config *cfg, const struct notice *n,
  * it went in err ("" when delivered).  -1 when the database failed.
  */
 static int
-notify_try(sqlite3 *db, const struct config *cfg, const struct notice *n,
+notify_try(struct db *db, const struct config *cfg, const struct notice *n,
     char *err, size_t errsz)
 {
 	struct extraction	*lead;
@@ -430,7 +433,7 @@ notify_try(sqlite3 *db, const struct config *cfg, const struct notice *n,
 }
 
 int
-notify_send_due(sqlite3 *db, const struct config *cfg, int max)
+notify_send_due(struct db *db, const struct config *cfg, int max)
 {
 	static unsigned	 seq;
 	struct notice	 n;
@@ -464,29 +467,38 @@ notify_send_due(sqlite3 *db, const struct config *cfg, int max)
 }
 
 int
-notify_retry_failed(sqlite3 *db, const char *conv_id, const char *id)
+notify_retry_failed(struct db *db, const char *conv_id, const char *id)
 {
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	int		 rc = -1;
 
 	if (db_begin(db) == -1)
 		return -1;
-	/* OR IGNORE: a failed lead.updated stays failed while a newer one
-	   is pending (that one carries the lead as it is now). */
-	st = db_prepare(db, "UPDATE OR IGNORE notifications SET status = "
-	    "'pending', tries = 0, due_at = ?1, lease_until = NULL, "
-	    "lease_owner = NULL, updated_at = " NOW_SQL " WHERE status = "
-	    "'failed' AND (?2 IS NULL OR (id = ?2 AND conversation_id = ?3))");
+	/*
+	 * A failed lead.updated stays failed while another is pending, or
+	 * a newer one failed too: one pending lead.updated per lead and
+	 * target (the unique index), and the one sent reads the lead as it
+	 * is now, so it carries every change the others announced.
+	 */
+	st = db_prepare(db, "UPDATE notifications SET status = 'pending', "
+	    "tries = 0, due_at = ?1, lease_until = NULL, lease_owner = NULL, "
+	    "updated_at = " DB_NOW " WHERE status = 'failed' AND "
+	    "(CAST(?2 AS TEXT) IS NULL OR (id = ?2 AND conversation_id = ?3)) "
+	    "AND (type = 'lead.ready' OR NOT EXISTS (SELECT 1 FROM notifications o WHERE "
+	    "o.conversation_id = notifications.conversation_id AND "
+	    "o.target = notifications.target AND o.type = 'lead.updated' AND "
+	    "(o.status = 'pending' OR (o.status = 'failed' AND (o.created_at, "
+	    "o.id) > (notifications.created_at, notifications.id)))))");
 	if (st == NULL)
 		goto out;
-	sqlite3_bind_int64(st, 1, util_wall_ms());
+	db_bind_int64(st, 1, util_wall_ms());
 	db_bind_text(st, 2, id, -1);
 	db_bind_text(st, 3, conv_id, -1);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != DB_DONE)
 		goto out;
-	rc = sqlite3_changes(db);
+	rc = db_changes(db);
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc >= 0 && db_commit(db) == -1)
 		rc = -1;
 	else if (rc < 0)
@@ -495,9 +507,9 @@ out:
 }
 
 int
-notify_exists(sqlite3 *db, const char *conv_id, const char *id)
+notify_exists(struct db *db, const char *conv_id, const char *id)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 step;
 
 	if ((st = db_prepare(db, "SELECT 1 FROM notifications WHERE id = ? "
@@ -505,15 +517,15 @@ notify_exists(sqlite3 *db, const char *conv_id, const char *id)
 		return -1;
 	db_bind_text(st, 1, id, -1);
 	db_bind_text(st, 2, conv_id, -1);
-	step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+	step = db_step(st);
+	db_finalize(st);
+	return step == DB_ROW ? 1 : step == DB_DONE ? 0 : -1;
 }
 
 int
-notify_stranded(sqlite3 *db)
+notify_stranded(struct db *db)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 
 	int64_t		 now = util_wall_ms();
 	int		 rc;
@@ -524,29 +536,29 @@ notify_stranded(sqlite3 *db)
 	    "notifications WHERE status = 'pending' AND lease_until > ?1)"))
 	    == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, now);
+	rc = db_step(st) == DB_ROW ? db_column_int(st, 0) : -1;
+	db_finalize(st);
 	return rc;
 }
 
 /* One notification as the contract's object. */
 static json_t *
-notify_row_json(sqlite3_stmt *st)
+notify_row_json(struct db_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:s?, s:s}",
-	    "id", (const char *)sqlite3_column_text(st, 0),
-	    "type", (const char *)sqlite3_column_text(st, 1),
-	    "target", (const char *)sqlite3_column_text(st, 2),
-	    "status", (const char *)sqlite3_column_text(st, 3),
-	    "attempts", sqlite3_column_int(st, 4),
-	    "last_error", (const char *)sqlite3_column_text(st, 5),
-	    "sent_at", (const char *)sqlite3_column_text(st, 6),
-	    "created_at", (const char *)sqlite3_column_text(st, 7));
+	    "id", db_column_text(st, 0),
+	    "type", db_column_text(st, 1),
+	    "target", db_column_text(st, 2),
+	    "status", db_column_text(st, 3),
+	    "attempts", db_column_int(st, 4),
+	    "last_error", db_column_text(st, 5),
+	    "sent_at", db_column_text(st, 6),
+	    "created_at", db_column_text(st, 7));
 }
 
 json_t *
-notify_list_json(sqlite3 *db, const char *conv_id)
+notify_list_json(struct db *db, const char *conv_id)
 {
 	return db_json_rows(db, "SELECT id, type, target, status, attempts, "
 	    "last_error, sent_at, created_at FROM notifications WHERE "

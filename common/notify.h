@@ -15,10 +15,11 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "config.h"
 #include "ready.h"
+
+struct db;
 
 enum notify_target {
 	NOTIFY_EMAIL,
@@ -37,7 +38,7 @@ const char	*notify_target_name(enum notify_target);
  * when they are sent), else writes one lead.updated.  0, or -1 (the
  * caller rolls back).
  */
-int	notify_queue(sqlite3 *, const struct config *cfg, const char *conv_id,
+int	notify_queue(struct db *, const struct config *cfg, const char *conv_id,
 	    enum ready_event ev);
 
 /* One claimed row. */
@@ -57,7 +58,7 @@ struct notice {
  * lead.updated waits while its lead's lead.ready for the same target is
  * pending) for lease_ms.  1 with n filled, 0 when none is due, -1.
  */
-int	notify_claim(sqlite3 *, const char *owner, long lease_ms,
+int	notify_claim(struct db *, const char *owner, long lease_ms,
 	    struct notice *n);
 
 /*
@@ -67,32 +68,32 @@ int	notify_claim(sqlite3 *, const char *owner, long lease_ms,
  * a pending lead.updated.  Nothing is written when the lease is no
  * longer ours.  0, or -1.
  */
-int	notify_record(sqlite3 *, const struct config *cfg,
+int	notify_record(struct db *, const struct config *cfg,
 	    const struct notice *n, const char *err);
 
 /*
  * Claim and send due rows until none is left or max were sent; the
  * number sent (delivered or not), or -1 when the database failed.
  */
-int	notify_send_due(sqlite3 *, const struct config *cfg, int max);
+int	notify_send_due(struct db *, const struct config *cfg, int max);
 
 /*
  * Failed rows pending again, due now, their tries reset: every failed
  * row (id NULL), or the one with id of conversation conv_id.  The
  * number made pending, or -1.
  */
-int	notify_retry_failed(sqlite3 *, const char *conv_id, const char *id);
+int	notify_retry_failed(struct db *, const char *conv_id, const char *id);
 
 /* 1 when notification id of conversation conv_id exists, 0, or -1. */
-int	notify_exists(sqlite3 *, const char *conv_id, const char *id);
+int	notify_exists(struct db *, const char *conv_id, const char *id);
 
 /*
  * 1 when a row is due and no sender holds a live lease (nobody will send
  * it unless someone is started), 0, or -1.
  */
-int	notify_stranded(sqlite3 *);
+int	notify_stranded(struct db *);
 
 /* The lead's notifications, oldest first, as the contract's array. */
-json_t	*notify_list_json(sqlite3 *, const char *conv_id);
+json_t	*notify_list_json(struct db *, const char *conv_id);
 
 #endif

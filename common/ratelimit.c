@@ -17,20 +17,20 @@
 
 /* Run st (bound) to its end.  0, or -1. */
 static int
-ratelimit_step(sqlite3_stmt *st)
+ratelimit_step(struct db_stmt *st)
 {
 	int	rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int
-ratelimit_hit(sqlite3 *db, const char *addr, const char *kind, long limit,
+ratelimit_hit(struct db *db, const char *addr, const char *kind, long limit,
     int *retry_after)
 {
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	char		 key[LIMIT_ADDR_MAX];
 	int64_t		 now = util_wall_ms(), expire_at = 0;
 	int64_t		 since = now - LIMIT_WINDOW_MS;
@@ -41,26 +41,26 @@ ratelimit_hit(sqlite3 *db, const char *addr, const char *kind, long limit,
 	if (limit <= 0)
 		return 0;
 	limit_addr_key(addr, key);
-	if (db_begin(db) == -1)
+	if (db_begin_for(db, kind, key) == -1)
 		return -1;
 	if ((st = db_prepare(db, "DELETE FROM rate_limits WHERE addr = ? AND "
 	    "kind = ? AND at_ms <= ?")) == NULL)
 		goto out;
 	db_bind_text(st, 1, key, -1);
 	db_bind_text(st, 2, kind, -1);
-	sqlite3_bind_int64(st, 3, since);
+	db_bind_int64(st, 3, since);
 	if (ratelimit_step(st) == -1)
 		goto out;
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if ((st = db_prepare(db, "SELECT count(*) FROM rate_limits WHERE "
 	    "addr = ? AND kind = ?")) == NULL)
 		goto out;
 	db_bind_text(st, 1, key, -1);
 	db_bind_text(st, 2, kind, -1);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if (db_step(st) != DB_ROW)
 		goto out;
-	count = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	count = (long)db_column_int64(st, 0);
+	db_finalize(st);
 	st = NULL;
 	if (count >= limit) {
 		/* The admission that must leave the window first. */
@@ -70,11 +70,11 @@ ratelimit_hit(sqlite3 *db, const char *addr, const char *kind, long limit,
 			goto out;
 		db_bind_text(st, 1, key, -1);
 		db_bind_text(st, 2, kind, -1);
-		sqlite3_bind_int64(st, 3, count - limit);
-		if (sqlite3_step(st) != SQLITE_ROW)
+		db_bind_int64(st, 3, count - limit);
+		if (db_step(st) != DB_ROW)
 			goto out;
-		expire_at = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		expire_at = db_column_int64(st, 0);
+		db_finalize(st);
 		st = NULL;
 	}
 	if ((over = limit_rate(count, expire_at, now, limit, retry_after))
@@ -84,25 +84,25 @@ ratelimit_hit(sqlite3 *db, const char *addr, const char *kind, long limit,
 			goto out;
 		db_bind_text(st, 1, key, -1);
 		db_bind_text(st, 2, kind, -1);
-		sqlite3_bind_int64(st, 3, now);
+		db_bind_int64(st, 3, now);
 		if (ratelimit_step(st) == -1)
 			goto out;
-		sqlite3_finalize(st);
+		db_finalize(st);
 		st = NULL;
 	}
 	if (count == 0) {
 		if ((st = db_prepare(db, "DELETE FROM rate_limits WHERE "
 		    "at_ms <= ?")) == NULL)
 			goto out;
-		sqlite3_bind_int64(st, 1, since);
+		db_bind_int64(st, 1, since);
 		if (ratelimit_step(st) == -1)
 			goto out;
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (rc == -1) {
-		log_warnx("ratelimit: %s", sqlite3_errmsg(db));
+		log_warnx("ratelimit: %s", db_errmsg(db));
 		db_rollback(db);
 		*retry_after = 0;
 		return -1;

@@ -5,7 +5,8 @@
 #ifndef RATELIMIT_H
 #define RATELIMIT_H
 
-#include <sqlite3.h>
+struct db;
+
 
 /*
  * Count one request of kind from addr (REMOTE_ADDR; an IPv6 address
@@ -15,7 +16,7 @@
  * is not counted), -1 on error (the caller lets the request through: a
  * broken counter must not lock visitors out).
  */
-int	ratelimit_hit(sqlite3 *, const char *addr, const char *kind,
+int	ratelimit_hit(struct db *, const char *addr, const char *kind,
 	    long limit, int *retry_after);
 
 #endif

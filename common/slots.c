@@ -23,24 +23,24 @@ static const char *const slot_kinds[SLOT__MAX] = { "turn", "follow" };
 
 /* Run st (bound) to its end and finalize it.  0, or -1. */
 static int
-slots_run(sqlite3_stmt *st)
+slots_run(struct db_stmt *st)
 {
 	int	rc;
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		;
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_finalize(st);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* The address's slots and the conversation's follows.  0, or -1. */
 static int
-slots_count(sqlite3 *db, const char *key, const char *conv_id,
+slots_count(struct db *db, const char *key, const char *conv_id,
     long *addr_n, long *conv_n)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 rc = -1;
 
 	if ((st = db_prepare(db, "SELECT (SELECT count(*) FROM stream_slots "
@@ -49,12 +49,12 @@ slots_count(sqlite3 *db, const char *key, const char *conv_id,
 		return -1;
 	db_bind_text(st, 1, key, -1);
 	db_bind_text(st, 2, conv_id, -1);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*addr_n = (long)sqlite3_column_int64(st, 0);
-		*conv_n = (long)sqlite3_column_int64(st, 1);
+	if (db_step(st) == DB_ROW) {
+		*addr_n = (long)db_column_int64(st, 0);
+		*conv_n = (long)db_column_int64(st, 1);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -63,13 +63,13 @@ slots_count(sqlite3 *db, const char *key, const char *conv_id,
  * owner is gone.  The number deleted, or -1.
  */
 static int
-slots_reap(sqlite3 *db, const char *key, const char *conv_id,
+slots_reap(struct db *db, const char *key, const char *conv_id,
     const struct store_owner *self)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 dead[SLOTS_REAP_MAX], start;
 	long		 pid;
-	int		 n = 0, i, step = SQLITE_DONE;
+	int		 n = 0, i, step = DB_DONE;
 
 	if ((st = db_prepare(db, "SELECT id, owner_pid, owner_start FROM "
 	    "stream_slots WHERE addr = ? OR (conversation_id = ? AND "
@@ -77,22 +77,22 @@ slots_reap(sqlite3 *db, const char *key, const char *conv_id,
 		return -1;
 	db_bind_text(st, 1, key, -1);
 	db_bind_text(st, 2, conv_id, -1);
-	while (n < SLOTS_REAP_MAX && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		pid = (long)sqlite3_column_int64(st, 1);
-		start = sqlite3_column_int64(st, 2);
+	while (n < SLOTS_REAP_MAX && (step = db_step(st)) == DB_ROW) {
+		pid = (long)db_column_int64(st, 1);
+		start = db_column_int64(st, 2);
 		if (pid == self->pid && start == self->start)
 			continue;
 		if (!util_pid_alive(pid, start))
-			dead[n++] = sqlite3_column_int64(st, 0);
+			dead[n++] = db_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
-	if (n < SLOTS_REAP_MAX && step != SQLITE_DONE)
+	db_finalize(st);
+	if (n < SLOTS_REAP_MAX && step != DB_DONE)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if ((st = db_prepare(db, "DELETE FROM stream_slots WHERE "
 		    "id = ?")) == NULL)
 			return -1;
-		sqlite3_bind_int64(st, 1, dead[i]);
+		db_bind_int64(st, 1, dead[i]);
 		if (slots_run(st) == -1)
 			return -1;
 	}
@@ -115,11 +115,11 @@ slots_rc_of(enum limit_streams v)
 }
 
 enum slots_rc
-slots_take(sqlite3 *db, const struct slot_caps *caps, const char *addr,
+slots_take(struct db *db, const struct slot_caps *caps, const char *addr,
     const char *conv_id, enum slot_kind kind,
     const struct store_owner *self, int64_t *id)
 {
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	char			 key[LIMIT_ADDR_MAX];
 	long			 addr_n = 0, conv_n = 0;
 	long			 per_conv = kind == SLOT_FOLLOW ? caps->per_conv : 0;
@@ -130,11 +130,14 @@ slots_take(sqlite3 *db, const struct slot_caps *caps, const char *addr,
 	if (caps->per_addr <= 0 && per_conv <= 0)
 		return SLOTS_TAKEN;
 	limit_addr_key(addr, key);
-	if (db_begin(db) == -1)
+	/* Counted per address and per conversation: both are locked. */
+	if (db_begin_for(db, "slots", key) == -1)
 		return SLOTS_ERROR;
+	if (per_conv > 0 && db_lock(db, conv_id) == -1)
+		goto fail;
 	if ((st = db_prepare(db, "DELETE FROM stream_slots WHERE "
 	    "started_at <= ?")) != NULL)
-		sqlite3_bind_int64(st, 1, util_wall_ms() - caps->max_age_ms);
+		db_bind_int64(st, 1, util_wall_ms() - caps->max_age_ms);
 	if (slots_run(st) == -1 ||
 	    slots_count(db, key, conv_id, &addr_n, &conv_n) == -1)
 		goto fail;
@@ -153,17 +156,21 @@ slots_take(sqlite3 *db, const struct slot_caps *caps, const char *addr,
 	if (v == LIMIT_STREAMS_OK) {
 		if ((st = db_prepare(db, "INSERT INTO stream_slots (addr, "
 		    "conversation_id, kind, owner_pid, owner_start, "
-		    "started_at) VALUES (?, ?, ?, ?, ?, ?)")) == NULL)
+		    "started_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")) ==
+		    NULL)
 			goto fail;
 		db_bind_text(st, 1, key, -1);
 		db_bind_text(st, 2, conv_id, -1);
 		db_bind_text(st, 3, slot_kinds[kind], -1);
-		sqlite3_bind_int64(st, 4, self->pid);
-		sqlite3_bind_int64(st, 5, self->start);
-		sqlite3_bind_int64(st, 6, util_wall_ms());
-		if (slots_run(st) == -1)
+		db_bind_int64(st, 4, self->pid);
+		db_bind_int64(st, 5, self->start);
+		db_bind_int64(st, 6, util_wall_ms());
+		if (db_step(st) != DB_ROW) {
+			db_finalize(st);
 			goto fail;
-		*id = sqlite3_last_insert_rowid(db);
+		}
+		*id = db_column_int64(st, 0);
+		db_finalize(st);
 	}
 	if (db_commit(db) == -1) {
 		*id = 0;
@@ -171,17 +178,17 @@ slots_take(sqlite3 *db, const struct slot_caps *caps, const char *addr,
 	}
 	return slots_rc_of(v);
 fail:
-	log_warnx("stream slots: %s", sqlite3_errmsg(db));
+	log_warnx("stream slots: %s", db_errmsg(db));
 	db_rollback(db);
 	*id = 0;
 	return SLOTS_ERROR;
 }
 
 void
-slots_give(sqlite3 *db, int64_t id)
+slots_give(struct db *db, int64_t id)
 {
-	sqlite3_stmt	*st;
-	int		 i, rc = SQLITE_ERROR;
+	struct db_stmt	*st;
+	int		 i, rc = DB_ERROR;
 
 	if (id == 0)
 		return;
@@ -189,15 +196,15 @@ slots_give(sqlite3 *db, int64_t id)
 		if ((st = db_prepare(db, "DELETE FROM stream_slots WHERE "
 		    "id = ?")) == NULL)
 			break;
-		sqlite3_bind_int64(st, 1, id);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc == SQLITE_DONE)
+		db_bind_int64(st, 1, id);
+		rc = db_step(st);
+		db_finalize(st);
+		if (rc == DB_DONE)
 			return;
-		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+		if (rc != DB_BUSY)
 			break;
 		util_sleep_ms(100 << i);
 	}
 	log_warnx("stream slot %lld: could not be given back: %s",
-	    (long long)id, sqlite3_errmsg(db));
+	    (long long)id, db_errmsg(db));
 }

@@ -16,9 +16,10 @@
 
 #include <stdint.h>
 
-#include <sqlite3.h>
 
 #include "store.h"
+
+struct db;
 
 enum slot_kind {
 	SLOT_TURN,
@@ -47,7 +48,7 @@ enum slots_rc {
  * kind (nothing to give back).  On SLOTS_ERROR the caller lets the
  * stream go on: a broken counter must not lock visitors out.
  */
-enum slots_rc	slots_take(sqlite3 *, const struct slot_caps *,
+enum slots_rc	slots_take(struct db *, const struct slot_caps *,
 		    const char *addr, const char *conv_id, enum slot_kind,
 		    const struct store_owner *self, int64_t *id);
 
@@ -56,6 +57,6 @@ enum slots_rc	slots_take(sqlite3 *, const struct slot_caps *,
  * logged when it cannot be (the slot then lasts until its process ends
  * or max_age_ms passes).
  */
-void		slots_give(sqlite3 *, int64_t id);
+void		slots_give(struct db *, int64_t id);
 
 #endif

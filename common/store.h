@@ -1,5 +1,11 @@
 /*
- * store.h: conversations and messages in SQLite, for the request handlers.
+ * store.h: conversations and messages, for the request handlers.
+ *
+ * One interface, a file per job: store_conv.c (conversations),
+ * store_turn.c (beginning a turn, cancel), store_write.c (the reply's
+ * writer), store_read.c (its readers), store_reap.c (replies whose
+ * writer is gone: owner.c's rule), store_history.c (what the model is
+ * given).  Every call returns one enum or 0 / -1.
  *
  * Every write is one short BEGIN IMMEDIATE transaction; no statement or
  * read transaction stays open while a reply streams.  A streaming reply
@@ -13,7 +19,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
+
+struct db;
 
 enum store_auth {
 	STORE_AUTH_OK,
@@ -46,23 +53,19 @@ struct store_owner {
 	int	(*gave_up)(int64_t msg_id);
 };
 
-/* 1 when two secrets are equal; the time taken depends on lengths alone. */
-int		store_secret_eq(const char *a, size_t alen, const char *b,
-		    size_t blen);
-
 /* Create a conversation.  0, or -1. */
-int		store_conv_create(sqlite3 *, const char *id, const char *token,
+int		store_conv_create(struct db *, const char *id, const char *token,
 		    const char *client_addr);
 
 /* Check a conversation's bearer token, in constant time. */
-enum store_auth	store_conv_auth(sqlite3 *, const char *id, const char *token);
+enum store_auth	store_conv_auth(struct db *, const char *id, const char *token);
 
 /*
  * The conversation as the contract's JSON object (new reference), with
  * every message, the text of streaming ones assembled from their parts.
  * Marks replies whose owner is gone as interrupted first.  NULL on error.
  */
-json_t		*store_conv_json(sqlite3 *, const char *id,
+json_t		*store_conv_json(struct db *, const char *id,
 		    const struct store_owner *self);
 
 /* What store_turn_begin found. */
@@ -86,7 +89,7 @@ struct turn_ids {
  * message and the assistant's placeholder (status streaming, owned by
  * self).
  */
-enum turn_rc	store_turn_begin(sqlite3 *, const char *conv_id,
+enum turn_rc	store_turn_begin(struct db *, const char *conv_id,
 		    const char *text, size_t text_len, const char *client_id,
 		    long turns_max, const struct store_owner *self,
 		    struct turn_ids *ids);
@@ -104,7 +107,7 @@ struct store_texts {
 	int	 *roles;
 	size_t	  n;
 };
-int		store_history(sqlite3 *, const char *conv_id, int turn,
+int		store_history(struct db *, const char *conv_id, int turn,
 		    long max, int assistant, struct store_texts *out);
 void		store_texts_free(struct store_texts *);
 
@@ -112,7 +115,7 @@ void		store_texts_free(struct store_texts *);
  * Record on conversation conv_id the SHA-256 (hex) of the disclosure its
  * visitor saw, and now, unless one is recorded already.  0, or -1.
  */
-int		store_conv_disclosure(sqlite3 *, const char *conv_id,
+int		store_conv_disclosure(struct db *, const char *conv_id,
 		    const char *sha256);
 
 /* What store_reply_save did. */
@@ -131,7 +134,7 @@ enum save_rc {
  * again on a later tick rather than stall.  len may be 0 (a heartbeat
  * and a cancel check alone).
  */
-enum save_rc	store_reply_save(sqlite3 *, int64_t msg_id, size_t off,
+enum save_rc	store_reply_save(struct db *, int64_t msg_id, size_t off,
 		    const char *text, size_t len, long wait_ms);
 
 /*
@@ -139,7 +142,7 @@ enum save_rc	store_reply_save(sqlite3 *, int64_t msg_id, size_t off,
  * saved so far), its status and the error told to the visitor (or NULL);
  * its parts are removed.  0, or -1.
  */
-int		store_reply_finish(sqlite3 *, int64_t msg_id,
+int		store_reply_finish(struct db *, int64_t msg_id,
 		    enum msg_status status, const char *text, size_t len,
 		    const char *error);
 
@@ -147,14 +150,14 @@ int		store_reply_finish(sqlite3 *, int64_t msg_id,
  * 1 when a cancel of reply msg_id was asked for, 0 when not, 2 when the
  * reply is no more (its conversation was erased), -1.
  */
-int		store_reply_cancelled(sqlite3 *, int64_t msg_id);
+int		store_reply_cancelled(struct db *, int64_t msg_id);
 
 /*
  * Ask the conversation's streaming reply to stop, in one BEGIN IMMEDIATE
  * that first marks a reply whose writer is gone as interrupted.  1
  * asked, 0 nothing streaming, -1 on error.
  */
-int		store_cancel(sqlite3 *, const char *conv_id,
+int		store_cancel(struct db *, const char *conv_id,
 		    const struct store_owner *self);
 
 /* What a reader sees of one reply at a moment. */
@@ -175,7 +178,7 @@ struct reply_view {
  * A streaming reply whose owner is gone is marked interrupted first.
  * Returns 1 with v filled, 0 when there is no such reply, -1 on error.
  */
-int		store_reply_read(sqlite3 *, const char *conv_id, int64_t msg_id,
+int		store_reply_read(struct db *, const char *conv_id, int64_t msg_id,
 		    size_t from, const struct store_owner *self,
 		    struct reply_view *v);
 void		store_reply_view_free(struct reply_view *);
@@ -187,22 +190,23 @@ struct reply_peek {
 	long		 owner_pid;
 	int64_t		 owner_start;
 	int64_t		 heartbeat_at;
+	int		 other_node;	/* written on another node */
 };
 
 /* 1 with p filled, 0 when there is no such message, -1 on error. */
-int		store_reply_peek(sqlite3 *, int64_t msg_id, struct reply_peek *p);
+int		store_reply_peek(struct db *, int64_t msg_id, struct reply_peek *p);
 
 /* 1 when a streaming reply's writer, as peeked, is gone. */
 int		store_owner_gone(int64_t msg_id, const struct reply_peek *p,
 		    const struct store_owner *self);
 
 /*
- * The one rule for "the writer of a streaming reply is gone": its
- * heartbeat is older than self->stale_ms, or its process (pid and start
- * time) no longer runs, or it is this process and it gave up on it.
+ * owner.h's rule for the writer of reply msg_id: same_node says whether
+ * it ran on this node.
  */
-int		store_writer_gone(int64_t msg_id, long pid, int64_t start,
-		    int64_t heartbeat_at, const struct store_owner *self);
+int		store_writer_gone(int64_t msg_id, int same_node, long pid,
+		    int64_t start, int64_t heartbeat_at,
+		    const struct store_owner *self);
 
 /*
  * Mark every streaming reply whose writer is gone as interrupted, in any
@@ -210,9 +214,9 @@ int		store_writer_gone(int64_t msg_id, long pid, int64_t start,
  * and its periodic check do this, so a killed writer's reply does not
  * wait for a reader.  How many conversations were reaped, or -1.
  */
-int		store_reap_all(sqlite3 *, const struct store_owner *self);
+int		store_reap_all(struct db *, const struct store_owner *self);
 
 /* 1 when the database answers a read and can be written, 0 when not. */
-int		store_health(sqlite3 *);
+int		store_health(struct db *);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -171,4 +172,37 @@ util_pid_alive(long pid, int64_t start)
 	if (state == 'Z' || state == 'X')
 		return 0;
 	return start == 0 || st == start;
+}
+
+static char	util_node_name[128];
+
+void
+util_set_node(const char *name)
+{
+	if (name != NULL && name[0] != '\0')
+		snprintf(util_node_name, sizeof(util_node_name), "%s", name);
+	else if (gethostname(util_node_name, sizeof(util_node_name) - 1) ==
+	    -1 || util_node_name[0] == '\0')
+		snprintf(util_node_name, sizeof(util_node_name), "localhost");
+}
+
+const char *
+util_node(void)
+{
+	if (util_node_name[0] == '\0')
+		util_set_node(NULL);
+	return util_node_name;
+}
+
+int
+util_secret_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	volatile unsigned char	diff = 0;
+	size_t			i;
+
+	if (alen != blen)
+		return 0;
+	for (i = 0; i < alen; i++)
+		diff |= (unsigned char)a[i] ^ (unsigned char)b[i];
+	return diff == 0;
 }

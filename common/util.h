@@ -35,6 +35,19 @@ void		util_sleep_ms(int64_t ms);
 /* 1 when process pid still runs and (start 0, or) started at start. */
 int		util_pid_alive(long pid, int64_t start);
 
+/*
+ * This machine's name among the nodes sharing a database (INTAKE_NODE,
+ * else the host's name): a pid is checked for life only on its own
+ * node.  util_set_node before any thread starts; NULL or "" keeps the
+ * host's name.
+ */
+void		 util_set_node(const char *);
+const char	*util_node(void);
+
+/* 1 when two secrets are equal; the time taken depends on lengths alone. */
+int		 util_secret_eq(const char *a, size_t alen, const char *b,
+		    size_t blen);
+
 /* This process's start time in clock ticks since boot (0 if unknown). */
 int64_t		util_proc_start(long pid);
 

@@ -45,7 +45,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <sqlite3.h>
 
 #include "checks_run.h"
 #include "config.h"
@@ -98,7 +97,7 @@ fds_sane(void)
 
 /* Run j and record how it ended.  -1 when the database failed. */
 static int
-job_do(sqlite3 *db, const struct config *cfg, const struct job *j)
+job_do(struct db *db, const struct config *cfg, const struct job *j)
 {
 	char	err[256];
 	int	rc;
@@ -118,7 +117,7 @@ job_do(sqlite3 *db, const struct config *cfg, const struct job *j)
  * jobs are not kept waiting behind a backlog); adds how many to *sent.
  */
 static void
-send_due(sqlite3 *db, const struct config *cfg, int max, int *sent)
+send_due(struct db *db, const struct config *cfg, int max, int *sent)
 {
 	int	n;
 
@@ -135,7 +134,7 @@ send_due(sqlite3 *db, const struct config *cfg, int max, int *sent)
  * notifications tried.
  */
 static int
-drain(sqlite3 *db, const struct config *cfg, long pid, int64_t start,
+drain(struct db *db, const struct config *cfg, long pid, int64_t start,
     int *reclaimed, int *sent)
 {
 	struct job	j;
@@ -287,7 +286,7 @@ main(int argc, char *argv[])
 {
 	struct config	 cfg;
 	struct job	 j;
-	sqlite3		*db;
+	struct db	*db;
 	char		 err[512], why[PATHS_MAX + 256], *end;
 	const char	*mode, *owner = NULL;
 	long		 pid = (long)getpid();
@@ -326,7 +325,11 @@ main(int argc, char *argv[])
 		log_warnx("configuration: %s", err);
 		return 1;
 	}
-	if (init && (init_owner(&cfg, owner) == -1 || init_folder(&cfg) == -1))
+	util_set_node(cfg.node);
+	db_set_pool((int)cfg.db_pool);
+	/* PostgreSQL: no file to make; opening it makes the tables. */
+	if (init && db_engine_of(cfg.db) == DB_SQLITE &&
+	    (init_owner(&cfg, owner) == -1 || init_folder(&cfg) == -1))
 		return 1;
 	/* Started by the web program: its log is INTAKE_LOG_FILE. */
 	if ((strcmp(mode, "--job") == 0 || strcmp(mode, "--drain") == 0) &&

@@ -140,7 +140,7 @@ run_model(const struct config *cfg, const struct store_texts *hist,
 }
 
 int
-run_job(sqlite3 *db, const struct config *cfg, const struct job *j,
+run_job(struct db *db, const struct config *cfg, const struct job *j,
     char *err, size_t errsz)
 {
 	struct store_texts	 hist;

@@ -9,17 +9,18 @@
 
 #include <stddef.h>
 
-#include <sqlite3.h>
 
 #include "config.h"
 #include "jobs.h"
+
+struct db;
 
 /*
  * Run job j.  Returns 0 when it is done, 1 when it failed in a way a
  * later try may fix (reason in err), -1 when the database failed.
  * Never called with a SQLite handle from another process.
  */
-int	run_job(sqlite3 *, const struct config *, const struct job *j,
+int	run_job(struct db *, const struct config *, const struct job *j,
 	    char *err, size_t errsz);
 
 #endif

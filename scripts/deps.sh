@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 profile=${1:-run}
 pkgs="gcc make pkg-config libfcgi-dev libcurl4-openssl-dev libsqlite3-dev
-libjansson-dev libssl-dev lighttpd sqlite3"
+libjansson-dev libssl-dev libpq-dev lighttpd sqlite3"
 apache="apache2 libapache2-mod-fcgid"
 case $profile in
 run)
@@ -29,9 +29,11 @@ test)
 	# The servers of the integration tests (suEXEC for the shared-host
 	# bundle's), valgrind for the long-lived program, clang and its
 	# runtime for the libFuzzer targets, chromium, and the SMTP server
-	# the delivery tests send to (aiosmtpd, run by Debian's python3).
+	# the delivery tests send to (aiosmtpd, run by Debian's python3);
+	# PostgreSQL for the second pass of the storage suites, which start
+	# throwaway clusters of its initdb and read them with psycopg2.
 	pkgs="$pkgs $apache apache2-suexec-custom python3 curl valgrind clang
-libclang-rt-14-dev chromium python3-aiosmtpd"
+libclang-rt-14-dev chromium python3-aiosmtpd postgresql python3-psycopg2"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	;;

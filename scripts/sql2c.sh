@@ -1,15 +1,22 @@
 #!/bin/sh
-# sql2c.sh: compile the schema and its migrations into a C table.
-# sql/schema.sql is version 1; sql/NNN-*.sql upgrades to version NNN.
+# sql2c.sh NAME FILE...: compile a schema and its migrations into a C
+# table NAME (and NAME's count, n_ after the prefix: db_migrations ->
+# db_n_migrations).  schema.sql is version 1 unless its first line says
+# "-- version N"; NNN-*.sql upgrades to version NNN.
 set -eu
+name=$1
+shift
+count=$(printf '%s' "$name" | sed 's/migrations$/n_migrations/')
 echo '/* Generated from sql/ by scripts/sql2c.sh: do not edit. */'
 echo 'struct db_migration { int version; const char *sql; };'
-echo 'extern const struct db_migration db_migrations[];'
-echo 'extern const int db_n_migrations;'
-echo 'const struct db_migration db_migrations[] = {'
+echo "extern const struct db_migration $name[];"
+echo "extern const int $count;"
+echo "const struct db_migration $name[] = {"
 for f in "$@"; do
 	case "$(basename "$f")" in
-	schema.sql) v=1 ;;
+	schema.sql)
+		v=$(sed -n '1s/^-- version \([0-9][0-9]*\).*/\1/p' "$f")
+		[ -n "$v" ] || v=1 ;;
 	*) v=$(basename "$f" | sed 's/^0*\([0-9][0-9]*\)-.*/\1/') ;;
 	esac
 	printf '{ %s,\n' "$v"
@@ -17,4 +24,4 @@ for f in "$@"; do
 	echo '},'
 done
 echo '};'
-echo 'const int db_n_migrations = sizeof(db_migrations) / sizeof(db_migrations[0]);'
+echo "const int $count = sizeof($name) / sizeof($name[0]);"

@@ -3,12 +3,12 @@
  *
  * The input is split at its first NUL or newline into a method and a
  * path; after a second one, the rest is a REQUEST_URI.  route_match must
- * not crash and must only ever hand a handler an {id} of 1 to
- * ROUTE_ID_MAX characters of [A-Za-z0-9_-]; route_path must stay inside
- * its buffer and return a NUL-terminated path starting "/api/".
- *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Icgi \
- *	    tests/fuzz/fuzz_route.c cgi/route.c
+ * not crash, must give a row of route_rules exactly when it gives a
+ * route (none for 404 and 405), and must only ever hand a handler an
+ * {id} of 1 to ROUTE_ID_MAX characters of [A-Za-z0-9_-]; route_path must
+ * stay inside its buffer and return a NUL-terminated path starting
+ * "/api/".  The table names the handlers, so the target links the
+ * library (tests/fuzz/run.sh).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,6 +95,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	if (id != ROUTE_BAD_METHOD && r.allow != NULL)
+		abort();
+	if (id == ROUTE_NOT_FOUND || id == ROUTE_BAD_METHOD ?
+	    r.rule != NULL : r.rule == NULL || r.rule->id != id ||
+	    r.rule->handle == NULL)
 		abort();
 	(void)route_match(NULL, path, &r);
 	(void)route_match(method, NULL, &r);

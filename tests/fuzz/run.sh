@@ -30,7 +30,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	bin=$out/$name
 	if ! clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	    $flags -fsanitize=fuzzer -Icommon -Icgi -Iextractor \
-	    -o "$bin" "$src" $out/libintake.a -lcurl -ljansson -lsqlite3 -lcrypto \
+	    -o "$bin" "$src" $out/libintake.a -lcurl -ljansson -lsqlite3 -lpq -lcrypto \
 	    -lfcgi -lpthread; then
 		echo "$name: build failed"
 		failed=$((failed + 1))

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 #include "db.h"
 #include "jobs.h"
@@ -32,63 +34,70 @@
 static const struct bind_row {
 	const char	*s;
 	size_t		 len;
-	int		 want;		/* SQLite result code */
-	const char	*text;		/* bound, when SQLITE_OK; NULL: NULL */
+	int		 want;		/* enum db_rc */
+	const char	*text;		/* bound, when DB_OK; NULL: NULL */
 	size_t		 tlen;
 	int		 line;
 } bind_rows[] = {
-	{ "abc", 3, SQLITE_OK, "abc", 3, __LINE__ },
-	{ "abc", 2, SQLITE_OK, "ab", 2, __LINE__ },
-	{ "abc", 0, SQLITE_OK, "", 0, __LINE__ },
-	{ "abc", (size_t)-1, SQLITE_OK, "abc", 3, __LINE__ },
-	{ "a\0b", 3, SQLITE_OK, "a\0b", 3, __LINE__ },
-	{ NULL, 3, SQLITE_OK, NULL, 0, __LINE__ },
-	{ NULL, (size_t)INT_MAX + 1, SQLITE_OK, NULL, 0, __LINE__ },
+	{ "abc", 3, DB_OK, "abc", 3, __LINE__ },
+	{ "abc", 2, DB_OK, "ab", 2, __LINE__ },
+	{ "abc", 0, DB_OK, "", 0, __LINE__ },
+	{ "abc", (size_t)-1, DB_OK, "abc", 3, __LINE__ },
+	{ "a\0b", 3, DB_OK, "a\0b", 3, __LINE__ },
+	{ NULL, 3, DB_OK, NULL, 0, __LINE__ },
+	{ NULL, (size_t)INT_MAX + 1, DB_OK, NULL, 0, __LINE__ },
 	/* Longer than an int: refused, nothing bound. */
-	{ "abc", (size_t)INT_MAX + 1, SQLITE_TOOBIG, NULL, 0, __LINE__ },
-	{ "abc", (size_t)UINT_MAX + 1, SQLITE_TOOBIG, NULL, 0, __LINE__ },
-	{ "abc", (size_t)UINT_MAX + 4, SQLITE_TOOBIG, NULL, 0, __LINE__ },
-	{ "abc", SIZE_MAX - 1, SQLITE_TOOBIG, NULL, 0, __LINE__ },
+	{ "abc", (size_t)INT_MAX + 1, DB_TOOBIG, NULL, 0, __LINE__ },
+	{ "abc", (size_t)UINT_MAX + 1, DB_TOOBIG, NULL, 0, __LINE__ },
+	{ "abc", (size_t)UINT_MAX + 4, DB_TOOBIG, NULL, 0, __LINE__ },
+	{ "abc", SIZE_MAX - 1, DB_TOOBIG, NULL, 0, __LINE__ },
 };
 
 static void
 test_bind(void)
 {
 	const struct bind_row	*t;
-	sqlite3			*db;
-	sqlite3_stmt		*st;
+	struct db		*db;
+	struct db_stmt		*st;
 	const void		*got;
+	char			 path[64];
 	size_t			 i, n;
-	int			 rc;
+	int			 rc, fd;
 
-	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT ?1", -1, &st, NULL) != SQLITE_OK)
+	snprintf(path, sizeof(path), "/tmp/test_db_bind.XXXXXX");
+	if ((fd = mkstemp(path)) == -1)
+		abort();
+	close(fd);
+	unlink(path);
+	if ((db = db_open(path, 1000)) == NULL ||
+	    (st = db_prepare(db, "SELECT ?1")) == NULL)
 		abort();
 	for (i = 0; i < sizeof(bind_rows) / sizeof(bind_rows[0]); i++) {
 		t = &bind_rows[i];
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+		db_finalize(st);	/* bindings cleared */
+		if ((st = db_prepare(db, "SELECT ?1")) == NULL)
+			abort();
 		rc = db_bind_text(st, 1, t->s, t->len);
 		CHECK_AT(t->line, rc == t->want, "db_bind_text(%zu): rc %d, "
 		    "want %d", t->len, rc, t->want);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			CHECK_AT(t->line, 0, "step: %s", sqlite3_errmsg(db));
+		if (db_step(st) != DB_ROW) {
+			CHECK_AT(t->line, 0, "step: %s", db_errmsg(db));
 			continue;
 		}
 		if (t->text == NULL) {
-			CHECK_AT(t->line, sqlite3_column_type(st, 0) ==
-			    SQLITE_NULL, "want NULL bound, got type %d",
-			    sqlite3_column_type(st, 0));
+			CHECK_AT(t->line, db_column_null(st, 0),
+			    "want NULL bound, got a value");
 			continue;
 		}
-		got = sqlite3_column_blob(st, 0);
-		n = (size_t)sqlite3_column_bytes(st, 0);
+		got = db_column_text(st, 0);
+		n = db_column_bytes(st, 0);
 		CHECK_AT(t->line, n == t->tlen && (n == 0 ||
 		    memcmp(got, t->text, n) == 0), "bound %zu bytes, want "
 		    "%zu", n, t->tlen);
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	db_finalize(st);
+	db_close(db);
+	unlink(path);
 }
 
 /* The store's writers refuse a length SQLite cannot take. */
@@ -97,7 +106,7 @@ test_store_lengths(void)
 {
 	struct store_owner	 self;
 	struct turn_ids		 ids;
-	sqlite3			*db;
+	struct db		*db;
 	char			 path[64];
 	enum turn_rc		 trc;
 	int			 fd;
@@ -157,7 +166,7 @@ static const char loose_schema[] =
     "  turn INTEGER, role TEXT, status TEXT, text TEXT, length INTEGER, "
     "  client_id TEXT, error TEXT, owner_pid INTEGER, owner_start INTEGER,"
     "  heartbeat_at INTEGER, cancel INTEGER, created_at TEXT, "
-    "  updated_at TEXT);"
+    "  updated_at TEXT, owner_node TEXT);"
     "CREATE TABLE message_parts (message_id INTEGER, offset INTEGER, "
     "  text TEXT);"
     "CREATE TABLE leads (conversation_id TEXT, created_at TEXT, "
@@ -168,7 +177,7 @@ static const char loose_schema[] =
     "CREATE TABLE jobs (id INTEGER PRIMARY KEY, conversation_id TEXT, "
     "  turn INTEGER, state TEXT, pid INTEGER, pid_start INTEGER, "
     "  claimed_at INTEGER, tries INTEGER DEFAULT 0, error TEXT, "
-    "  created_at TEXT, updated_at TEXT);"
+    "  created_at TEXT, updated_at TEXT, node TEXT);"
     /* A status of NULL, with a role and without. */
     "INSERT INTO conversations VALUES ('c1', 't', NULL, 'x', 'x');"
     "INSERT INTO messages (id, conversation_id, turn, role, status, text)"
@@ -191,17 +200,30 @@ test_null_columns(void)
 	struct store_texts	 h;
 	struct extraction	 ex;
 	struct job		 j;
-	sqlite3			*db;
+	sqlite3			*raw;
+	struct db		*db;
+	char			 path[64], ver[64];
 	json_t			*got, *l, *f;
 	struct lead_query	 lq;
-	int			 n, turns[FIELD__MAX];
+	int			 n, fd, turns[FIELD__MAX];
 
-	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-	    sqlite3_exec(db, loose_schema, NULL, NULL, NULL) != SQLITE_OK) {
+	/* The loose tables, marked current so db_open leaves them be. */
+	snprintf(path, sizeof(path), "/tmp/test_db_null.XXXXXX");
+	if ((fd = mkstemp(path)) == -1)
+		abort();
+	close(fd);
+	snprintf(ver, sizeof(ver), "PRAGMA user_version = %d",
+	    db_schema_version());
+	if (sqlite3_open(path, &raw) != SQLITE_OK ||
+	    sqlite3_exec(raw, loose_schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(raw, ver, NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "test_db_text: schema: %s\n",
-		    sqlite3_errmsg(db));
+		    sqlite3_errmsg(raw));
 		exit(1);
 	}
+	sqlite3_close(raw);
+	if ((db = db_open(path, 1000)) == NULL)
+		abort();
 	memset(&self, 0, sizeof(self));
 	self.pid = (long)getpid();
 	self.stale_ms = 30000;
@@ -250,7 +272,8 @@ test_null_columns(void)
 	CHECK(n == -1, "jobs_attach of a job with no conversation: rc %d, "
 	    "conv_id \"%s\"", n, j.conv_id);
 	CHECK(strstr(j.conv_id, "null") == NULL, "conv_id \"%s\"", j.conv_id);
-	sqlite3_close(db);
+	db_close(db);
+	unlink(path);
 }
 
 int

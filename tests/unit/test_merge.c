@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testdb.h"
 #include "db.h"
 #include "lead.h"
 #include "merge.h"
@@ -142,9 +143,9 @@ same(const struct extraction *a, const int *ta, const struct extraction *b,
 
 /* The outbox agrees with the lead want: 1, else 0. */
 static int
-outbox_ok(sqlite3 *db, const struct extraction *want)
+outbox_ok(struct db *db, const struct extraction *want)
 {
-	sqlite3_stmt	*s;
+	struct db_stmt	*s;
 	int		 ok = 1;
 
 	s = db_prepare(db, "SELECT target, sum(type = 'lead.ready'), "
@@ -152,29 +153,28 @@ outbox_ok(sqlite3 *db, const struct extraction *want)
 	    "notifications GROUP BY target");
 	if (s == NULL)
 		return 0;
-	while (sqlite3_step(s) == SQLITE_ROW)
-		if (sqlite3_column_int(s, 1) != ready_is(want) ||
-		    sqlite3_column_int(s, 2) > 1)
+	while (db_step(s) == DB_ROW)
+		if (db_column_int(s, 1) != ready_is(want) ||
+		    db_column_int(s, 2) > 1)
 			ok = 0;
-	sqlite3_finalize(s);
+	db_finalize(s);
 	s = db_prepare(db, "SELECT count(DISTINCT target) FROM notifications");
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW ||
-	    sqlite3_column_int(s, 0) != (ready_is(want) ? 2 : 0))
+	if (s == NULL || db_step(s) != DB_ROW ||
+	    db_column_int(s, 0) != (ready_is(want) ? 2 : 0))
 		ok = 0;
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return ok;
 }
 
-static sqlite3 *
+static struct db *
 fresh_db(const char *path)
 {
-	sqlite3	*db;
+	struct db	*db;
 
-	unlink(path);
-	if ((db = db_open(path, 5000)) == NULL)
+	if ((db = testdb_fresh(path)) == NULL)
 		return NULL;
 	if (store_conv_create(db, "c1", "t", NULL) == -1) {
-		sqlite3_close_v2(db);
+		db_close(db);
 		return NULL;
 	}
 	return db;
@@ -189,7 +189,7 @@ main(void)
 	size_t			i, idx[NEXTR];
 	int			wt[FIELD__MAX], gt[FIELD__MAX], round, o, ok;
 	char			dir[] = "/tmp/intake-merge-XXXXXX", path[256];
-	sqlite3			*db;
+	struct db	*db;
 	pid_t			pids[NEXTR];
 	int			status;
 
@@ -224,7 +224,7 @@ main(void)
 		}
 		CHECK(ok, "round %d: in-memory merge depends on order", round);
 
-		/* Through SQLite, a fresh database per order. */
+		/* Through the database, a fresh one per order. */
 		ok = 1;
 		for (o = 0; o < 4 && ok; o++) {
 			snprintf(path, sizeof(path), "%s/o%d.db", dir, o);
@@ -239,7 +239,7 @@ main(void)
 			extraction_clear(&got);
 			lead_load(db, "c1", &got, gt);
 			ok = same(&want, wt, &got, gt) && outbox_ok(db, &want);
-			sqlite3_close_v2(db);
+			db_close(db);
 		}
 		CHECK(ok, "round %d: lead_merge result depends on order",
 		    round);
@@ -250,10 +250,10 @@ main(void)
 			CHECK(0, "fresh db");
 			continue;
 		}
-		sqlite3_close_v2(db);	/* no handle crosses fork */
+		db_close(db);	/* no handle crosses fork */
 		for (i = 0; i < NEXTR; i++) {
 			if ((pids[i] = fork()) == 0) {
-				sqlite3	*cdb = db_open(path, 5000);
+				struct db	*cdb = testdb_open(path);
 
 				_exit(cdb == NULL || lead_merge(cdb,
 				    &notify_cfg, "c1", set[i].turn, LEAD_SOURCE_MODEL,
@@ -266,7 +266,7 @@ main(void)
 			    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 				ok = 0;
 		CHECK(ok, "round %d: a concurrent merge failed (lost)", round);
-		db = db_open(path, 5000);
+		db = testdb_open(path);
 		extraction_clear(&got);
 		lead_load(db, "c1", &got, gt);
 		CHECK(same(&want, wt, &got, gt), "round %d: concurrent merge "
@@ -274,14 +274,14 @@ main(void)
 		CHECK(outbox_ok(db, &want), "round %d: concurrent merges "
 		    "queued the wrong notifications", round);
 		{
-			sqlite3_stmt	*s = db_prepare(db, "SELECT count(*) "
+			struct db_stmt	*s = db_prepare(db, "SELECT count(*) "
 			    "FROM extractions");
-			CHECK(s != NULL && sqlite3_step(s) == SQLITE_ROW &&
-			    sqlite3_column_int(s, 0) == NEXTR,
+			CHECK(s != NULL && db_step(s) == DB_ROW &&
+			    db_column_int(s, 0) == NEXTR,
 			    "round %d: audit rows", round);
-			sqlite3_finalize(s);
+			db_finalize(s);
 		}
-		sqlite3_close_v2(db);
+		db_close(db);
 	}
 	for (o = 0; o < 4; o++) {
 		snprintf(path, sizeof(path), "%s/o%d.db", dir, o);

@@ -12,28 +12,30 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testdb.h"
+#include "util.h"
 #include "config.h"
 #include "db.h"
 #include "notify.h"
 #include "store.h"
 
-static sqlite3		*db;
+static struct db	*db;
 static struct config	 cfg;
 
 /* The one integer sql gives (with a text bound to ?1), or -1. */
 static int
 q_int(const char *sql, const char *arg)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 v = -1;
 
 	if ((st = db_prepare(db, sql)) == NULL)
 		return -1;
 	if (arg != NULL)
 		db_bind_text(st, 1, arg, -1);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	if (db_step(st) == DB_ROW)
+		v = db_column_int(st, 0);
+	db_finalize(st);
 	return v;
 }
 
@@ -149,6 +151,7 @@ static void
 test_backoff_to_failed(void)
 {
 	struct notice	n;
+	char		sql[160];
 	int		i;
 
 	CHECK(store_conv_create(db, "c3", "t", NULL) == 0, "conv c3");
@@ -162,9 +165,10 @@ test_backoff_to_failed(void)
 		CHECK(notify_record(db, &cfg, &n, "mail server refused: 451")
 		    == 0, "try %d recorded", i);
 		if (i < 3) {
-			CHECK(q_int("SELECT status = 'pending' AND due_at > "
-			    "strftime('%s','now') * 1000 + 50000 FROM "
-			    "notifications WHERE id = ?1", n.id) == 1,
+			snprintf(sql, sizeof(sql), "SELECT status = 'pending' "
+			    "AND due_at > %lld FROM notifications WHERE "
+			    "id = ?1", (long long)util_wall_ms() + 50000);
+			CHECK(q_int(sql, n.id) == 1,
 			    "try %d: pending, due after its wait", i);
 			CHECK(notify_claim(db, "L", 60000, &n) == 0,
 			    "not due during the wait");
@@ -259,7 +263,7 @@ main(void)
 	if (config_notify(&cfg, err, sizeof(err)) == -1)
 		return 1;
 	cfg.notify_targets = CONFIG_TARGET_EMAIL | CONFIG_TARGET_WEBHOOK;
-	if ((db = db_open(path, 5000)) == NULL ||
+	if ((db = testdb_fresh(path)) == NULL ||
 	    store_conv_create(db, "c1", "t", NULL) == -1)
 		return 1;
 	test_queue_and_join();

@@ -1,6 +1,8 @@
 /*
  * test_route.c: every path and method of the contract through route_match,
- * and the three ways a web server hands us the path through route_path.
+ * each route's row (handler, authentication, rate limit, stream slot,
+ * database), and the three ways a web server hands us the path through
+ * route_path.
  *
  * A path that is almost a contract path (a trailing slash, a doubled
  * slash, an {id} with a character outside [A-Za-z0-9_-] or one too long)
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "handler.h"
 #include "route.h"
 
 #define ID64	"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
@@ -234,7 +237,126 @@ test_match(void)
 		CHECK_AT(t->line, allow_ok, "allow: got %s, want %s",
 		    r.allow ? r.allow : "(null)",
 		    t->allow ? t->allow : "(null)");
+		/* A row for a route; none for 404 and 405. */
+		if (t->want == ROUTE_NOT_FOUND || t->want == ROUTE_BAD_METHOD)
+			CHECK_AT(t->line, r.rule == NULL, "rule: want NULL");
+		else
+			CHECK_AT(t->line, r.rule != NULL &&
+			    r.rule->id == t->want, "rule: want %s's row",
+			    rname(t->want));
 	}
+}
+
+static const char *const auth_names[ROUTE_AUTH__MAX] = {
+	"NONE", "CONV", "CONV_QUERY", "STAFF",
+};
+static const char *const rate_names[ROUTE_RATE__MAX] = {
+	"NONE", "CONVERSATION", "MESSAGE",
+};
+static const char *const slot_names[ROUTE_SLOT__MAX] = {
+	"NONE", "TURN", "FOLLOW",
+};
+
+#define NAME(t, v) ((unsigned)(v) < sizeof(t) / sizeof(t[0]) ? t[v] : "?")
+
+/*
+ * What the dispatcher does for each route, as the contract says it:
+ * a wrong authentication, limit or slot in routes.c fails here.
+ */
+static const struct rule_row {
+	const char	*method;
+	const char	*path;
+	enum route_id	 want;
+	void		(*handle)(struct ctx *);
+	enum route_auth	 auth;
+	enum route_rate	 rate;
+	enum route_slot	 slot;
+	int		 db;
+	int		 line;
+} rule_rows[] = {
+	{ "GET", "/api/health", ROUTE_HEALTH, health_get, ROUTE_AUTH_NONE,
+	    ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 0, __LINE__ },
+	{ "HEAD", "/api/health", ROUTE_HEALTH, health_get, ROUTE_AUTH_NONE,
+	    ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 0, __LINE__ },
+	{ "POST", "/api/conversations", ROUTE_CONV_CREATE, conv_post,
+	    ROUTE_AUTH_NONE, ROUTE_RATE_CONVERSATION, ROUTE_SLOT_NONE, 1,
+	    __LINE__ },
+	{ "GET", "/api/conversations/abc", ROUTE_CONV_GET, conv_get,
+	    ROUTE_AUTH_CONV, ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+	{ "POST", "/api/conversations/abc/messages", ROUTE_MESSAGES,
+	    turn_post, ROUTE_AUTH_CONV, ROUTE_RATE_MESSAGE, ROUTE_SLOT_TURN, 1,
+	    __LINE__ },
+	{ "GET", "/api/conversations/abc/events", ROUTE_EVENTS, conv_events,
+	    ROUTE_AUTH_CONV_QUERY, ROUTE_RATE_NONE, ROUTE_SLOT_FOLLOW, 1,
+	    __LINE__ },
+	{ "HEAD", "/api/conversations/abc/events", ROUTE_EVENTS,
+	    conv_events, ROUTE_AUTH_CONV_QUERY, ROUTE_RATE_NONE,
+	    ROUTE_SLOT_FOLLOW, 1, __LINE__ },
+	{ "POST", "/api/conversations/abc/cancel", ROUTE_CANCEL, conv_cancel,
+	    ROUTE_AUTH_CONV, ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+	{ "GET", "/api/leads", ROUTE_LEADS, leads_list, ROUTE_AUTH_STAFF,
+	    ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+	{ "GET", "/api/leads/abc", ROUTE_LEAD, leads_detail,
+	    ROUTE_AUTH_STAFF, ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+	{ "POST", "/api/leads/abc/notifications/n1/retry",
+	    ROUTE_NOTIFY_RETRY, leads_notify_retry, ROUTE_AUTH_STAFF,
+	    ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+	{ "PATCH", "/api/leads/abc", ROUTE_LEAD_PATCH, leads_patch,
+	    ROUTE_AUTH_STAFF, ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+	{ "DELETE", "/api/conversations/abc", ROUTE_CONV_DELETE, leads_erase,
+	    ROUTE_AUTH_STAFF, ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+	{ "GET", "/api/disclosure", ROUTE_DISCLOSURE, leads_disclosure,
+	    ROUTE_AUTH_NONE, ROUTE_RATE_NONE, ROUTE_SLOT_NONE, 1, __LINE__ },
+};
+
+static void
+test_rules(void)
+{
+	const struct rule_row	*t;
+	const struct route_rule	*g;
+	struct route		 r;
+	size_t			 i, j, n;
+	int			 id, seen[ROUTE__MAX];
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < sizeof(rule_rows) / sizeof(rule_rows[0]); i++) {
+		t = &rule_rows[i];
+		memset(&r, 0xa5, sizeof(r));
+		route_match(t->method, t->path, &r);
+		if ((g = r.rule) == NULL) {
+			CHECK_AT(t->line, 0, "%s %s: no row (got %s)",
+			    t->method, t->path, rname(r.id));
+			continue;
+		}
+		seen[t->want] = 1;
+		CHECK_AT(t->line, r.id == t->want && g->id == t->want,
+		    "%s %s: got %s's row, want %s's", t->method, t->path,
+		    rname(g->id), rname(t->want));
+		CHECK_AT(t->line, g->handle == t->handle, "%s %s: another "
+		    "handler", t->method, t->path);
+		CHECK_AT(t->line, g->auth == t->auth, "%s %s: auth %s, want %s",
+		    t->method, t->path, NAME(auth_names, g->auth),
+		    NAME(auth_names, t->auth));
+		CHECK_AT(t->line, g->rate == t->rate, "%s %s: rate %s, want %s",
+		    t->method, t->path, NAME(rate_names, g->rate),
+		    NAME(rate_names, t->rate));
+		CHECK_AT(t->line, g->slot == t->slot, "%s %s: slot %s, want %s",
+		    t->method, t->path, NAME(slot_names, g->slot),
+		    NAME(slot_names, t->slot));
+		CHECK_AT(t->line, g->db == t->db, "%s %s: db %d, want %d",
+		    t->method, t->path, g->db, t->db);
+	}
+	/* Every route is above, and has one row in the table. */
+	for (id = ROUTE_HEALTH; id < ROUTE__MAX; id++) {
+		for (n = 0, j = 0; j < route_rules_n; j++)
+			if (route_rules[j].id == (enum route_id)id)
+				n++;
+		CHECK(seen[id] && n == 1, "%s: %s, %zu rows in route_rules",
+		    rname((enum route_id)id), seen[id] ? "tested" :
+		    "untested", n);
+	}
+	CHECK(route_rules_n == ROUTE__MAX - ROUTE_HEALTH, "route_rules has "
+	    "%zu rows, want %d", route_rules_n, ROUTE__MAX - ROUTE_HEALTH);
 }
 
 /* The route with two {id}s: both taken, each checked on its own. */
@@ -440,6 +562,7 @@ main(void)
 	test_match();
 	test_match_long();
 	test_two_ids();
+	test_rules();
 	test_path();
 	test_path_long();
 	return check_done("route");
