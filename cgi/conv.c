@@ -53,14 +53,14 @@ void
 conv_cancel(struct ctx *c)
 {
 	switch (store_cancel(c->db, c->route.arg, &c->self)) {
-	case 1:
+	case CANCEL_ASKED:
 		http_json(&c->h, 202, json_pack("{s:s}", "status",
 		    "cancelling"));
 		break;
-	case 0:
+	case CANCEL_NOT_STREAMING:
 		http_error(&c->h, ERR_NOT_STREAMING, NULL);
 		break;
-	default:
+	case CANCEL_ERROR:
 		http_error(&c->h, ERR_UNAVAILABLE, NULL);
 		break;
 	}

@@ -52,7 +52,7 @@ follow_wait(struct ctx *c, int64_t msg_id, size_t pos, int64_t started,
 			*last_write = now;
 		}
 		util_sleep_ms(FOLLOW_POLL_MS);
-		if (store_reply_peek(c->db, msg_id, &p) != 1)
+		if (store_reply_peek(c->db, msg_id, &p) != FOUND)
 			return FOLLOW_ERROR;
 		if (p.status != MSG_STREAMING || p.length > pos)
 			return FOLLOW_READ;
@@ -70,16 +70,18 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 	struct reply_view	v;
 	int64_t			started = util_mono_ms(), last_write;
 	size_t			pos, back, off;
-	int			rc, first = 1;
+	int			first = 1;
 
 	/* The first read is from 0, to round from down to a character. */
-	rc = store_reply_read(c->db, c->route.arg, msg_id, 0, &c->self, &v);
-	if (rc == -1) {
-		http_error(&c->h, ERR_UNAVAILABLE, NULL);
-		return;
-	}
-	if (rc == 0) {
+	switch (store_reply_read(c->db, c->route.arg, msg_id, 0, &c->self,
+	    &v)) {
+	case FOUND:
+		break;
+	case FOUND_NONE:
 		http_start(&c->h, 204, NULL, NULL);
+		return;
+	case FOUND_ERROR:
+		http_error(&c->h, ERR_UNAVAILABLE, NULL);
 		return;
 	}
 	msg_id = v.id;
@@ -103,7 +105,7 @@ follow_reply(struct ctx *c, int64_t msg_id, size_t from)
 		 */
 		back = pos >= 3 ? 3 : pos;
 		if (!first && store_reply_read(c->db, c->route.arg, msg_id,
-		    pos - back, &c->self, &v) != 1) {
+		    pos - back, &c->self, &v) != FOUND) {
 			log_warnx("follow: reply %lld unreadable",
 			    (long long)msg_id);
 			events_end(&c->h, MSG_INTERRUPTED, FOLLOW_LOST);

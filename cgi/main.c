@@ -238,9 +238,9 @@ upkeep(int full)
 
 	if (!full && finals_pending() == 0)
 		return;
-	/* Upkeep never makes the database: a request does, if it may. */
-	if (access(cfg.db, F_OK) == -1 ||
-	    (db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
+	/* Upkeep never makes a SQLite file: a request does, if it may. */
+	if ((db_engine_of(cfg.db) == DB_SQLITE && access(cfg.db, F_OK) ==
+	    -1) || (db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
 		return;
 	if (full)
 		maint_run(db, &cfg, &self);
@@ -258,13 +258,7 @@ wait_idle(long ms)
 {
 	struct timespec	until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	util_deadline(&until, CLOCK_MONOTONIC, ms);
 	while (busy > 0 || workers > 0)
 		if (pthread_cond_timedwait(&busy_cond, &busy_lock,
 		    &until) == ETIMEDOUT)

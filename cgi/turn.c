@@ -101,13 +101,14 @@ relay_tick(void *arg)
 	else if (now - r->last_poll >= CANCEL_POLL_MS) {
 		r->last_poll = now;
 		switch (store_reply_cancelled(r->c->db, r->msg_id)) {
-		case 1:
+		case REPLY_CANCEL_ASKED:
 			relay_stop(r, GEN_CANCELLED);
 			break;
-		case 2:
+		case REPLY_ERASED:
 			relay_stop(r, GEN_ERASED);
 			break;
-		default:
+		case REPLY_GO_ON:
+		case REPLY_CHECK_ERROR:
 			break;
 		}
 	}

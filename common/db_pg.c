@@ -76,8 +76,8 @@ struct pg_stmt {
 	char		*from;		/* the programs' text */
 	char		*sql;		/* PostgreSQL's */
 	int		 nparams;
-	char		*vals[DB_SQL_PARAMS_MAX];
-	int		 lens[DB_SQL_PARAMS_MAX];
+	char		**vals;		/* nparams of them: NULL is NULL */
+	int		*lens;
 	PGresult	*res;
 	int		 row;
 	int		 nrows;
@@ -235,13 +235,7 @@ pg_acquire(struct db *db, long wait_ms)
 	struct pg_conn	*pc = NULL;
 	int		 i, slot = -1;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	util_deadline(&until, CLOCK_REALTIME, wait_ms);
 	pthread_mutex_lock(&pool.mu);
 	for (;;) {
 		for (i = 0; i < pool.max; i++)
@@ -529,6 +523,16 @@ pg_prepare(struct db *db, const char *sql)
 		free(s);
 		return NULL;
 	}
+	if (s->nparams > 0 &&
+	    ((s->vals = calloc((size_t)s->nparams, sizeof(*s->vals))) ==
+	    NULL || (s->lens = calloc((size_t)s->nparams,
+	    sizeof(*s->lens))) == NULL)) {
+		free(s->vals);
+		free(s->sql);
+		free(s->from);
+		free(s);
+		return NULL;
+	}
 	s->in_use = 1;
 	if (d->ncache < PG_CACHE) {
 		s->cached = 1;
@@ -555,8 +559,10 @@ pg_stmt_free(struct pg_stmt *s)
 	int	i;
 
 	pg_reset(&s->head);
-	for (i = 0; i < DB_SQL_PARAMS_MAX; i++)
+	for (i = 0; i < s->nparams; i++)
 		free(s->vals[i]);
+	free(s->vals);
+	free(s->lens);
 	free(s->from);
 	free(s->sql);
 	free(s);

@@ -97,9 +97,8 @@ lead_list_json(struct db *db, const struct lead_query *q)
 	    NULL)
 		goto out;
 	snprintf(sql, sizeof(sql), "SELECT conversation_id, created_at, "
-	    "updated_at, coalesce(status, 'new') FROM leads WHERE 1%s%s%s%s "
-	    "ORDER BY "
-	    "updated_at DESC, conversation_id DESC LIMIT ?",
+	    "updated_at, coalesce(status, 'new') FROM leads WHERE 1 = 1"
+	    "%s%s%s%s ORDER BY updated_at DESC, conversation_id DESC LIMIT ?",
 	    q->status != NULL && q->status[0] != '\0' ? " AND status = ?" : "",
 	    q->urgency != NULL && q->urgency[0] != '\0' ?
 	    " AND urgency = ?" : "",

@@ -71,12 +71,16 @@ slots_reap(struct db *db, const char *key, const char *conv_id,
 	long		 pid;
 	int		 n = 0, i, step = DB_DONE;
 
+	/* Another node's processes cannot be looked at from here: their
+	   slots go by age alone (caps->max_age_ms). */
 	if ((st = db_prepare(db, "SELECT id, owner_pid, owner_start FROM "
-	    "stream_slots WHERE addr = ? OR (conversation_id = ? AND "
-	    "kind = 'follow')")) == NULL)
+	    "stream_slots WHERE (addr = ? OR (conversation_id = ? AND "
+	    "kind = 'follow')) AND (owner_node IS NULL OR owner_node = ?)"))
+	    == NULL)
 		return -1;
 	db_bind_text(st, 1, key, -1);
 	db_bind_text(st, 2, conv_id, -1);
+	db_bind_text(st, 3, util_node(), -1);
 	while (n < SLOTS_REAP_MAX && (step = db_step(st)) == DB_ROW) {
 		pid = (long)db_column_int64(st, 1);
 		start = db_column_int64(st, 2);
@@ -156,7 +160,8 @@ slots_take(struct db *db, const struct slot_caps *caps, const char *addr,
 	if (v == LIMIT_STREAMS_OK) {
 		if ((st = db_prepare(db, "INSERT INTO stream_slots (addr, "
 		    "conversation_id, kind, owner_pid, owner_start, "
-		    "started_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")) ==
+		    "started_at, owner_node) VALUES (?, ?, ?, ?, ?, ?, ?) "
+		    "RETURNING id")) ==
 		    NULL)
 			goto fail;
 		db_bind_text(st, 1, key, -1);
@@ -165,6 +170,7 @@ slots_take(struct db *db, const struct slot_caps *caps, const char *addr,
 		db_bind_int64(st, 4, self->pid);
 		db_bind_int64(st, 5, self->start);
 		db_bind_int64(st, 6, util_wall_ms());
+		db_bind_text(st, 7, util_node(), -1);
 		if (db_step(st) != DB_ROW) {
 			db_finalize(st);
 			goto fail;

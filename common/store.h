@@ -146,18 +146,31 @@ int		store_reply_finish(struct db *, int64_t msg_id,
 		    enum msg_status status, const char *text, size_t len,
 		    const char *error);
 
-/*
- * 1 when a cancel of reply msg_id was asked for, 0 when not, 2 when the
- * reply is no more (its conversation was erased), -1.
- */
-int		store_reply_cancelled(struct db *, int64_t msg_id);
+/* What the writer of a reply learns between saves. */
+enum reply_check {
+	REPLY_GO_ON,		/* nobody asked it to stop */
+	REPLY_CANCEL_ASKED,	/* a cancel was asked for */
+	REPLY_ERASED,		/* the reply is no more: its conversation
+				   was erased */
+	REPLY_CHECK_ERROR,	/* could not look (logged): go on */
+};
+
+enum reply_check store_reply_cancelled(struct db *, int64_t msg_id);
+
+/* What store_cancel did. */
+enum cancel_rc {
+	CANCEL_ASKED,		/* the streaming reply was asked to stop */
+	CANCEL_NOT_STREAMING,	/* nothing streams (a dead writer's reply
+				   is marked interrupted, not cancelled) */
+	CANCEL_ERROR,
+};
 
 /*
- * Ask the conversation's streaming reply to stop, in one BEGIN IMMEDIATE
- * that first marks a reply whose writer is gone as interrupted.  1
- * asked, 0 nothing streaming, -1 on error.
+ * Ask the conversation's streaming reply to stop, in one write
+ * transaction that first marks a reply whose writer is gone as
+ * interrupted.
  */
-int		store_cancel(struct db *, const char *conv_id,
+enum cancel_rc	store_cancel(struct db *, const char *conv_id,
 		    const struct store_owner *self);
 
 /* What a reader sees of one reply at a moment. */
@@ -172,13 +185,19 @@ struct reply_view {
 	char		*error;		/* malloc'd or NULL */
 };
 
+/* What a read of one row found. */
+enum found_rc {
+	FOUND,			/* the row, filled in */
+	FOUND_NONE,		/* no such row */
+	FOUND_ERROR,		/* could not read (logged) */
+};
+
 /*
  * Read the reply msg_id (or, with msg_id 0, the conversation's latest
  * assistant message) from byte offset from on, in one read transaction.
  * A streaming reply whose owner is gone is marked interrupted first.
- * Returns 1 with v filled, 0 when there is no such reply, -1 on error.
  */
-int		store_reply_read(struct db *, const char *conv_id, int64_t msg_id,
+enum found_rc	store_reply_read(struct db *, const char *conv_id, int64_t msg_id,
 		    size_t from, const struct store_owner *self,
 		    struct reply_view *v);
 void		store_reply_view_free(struct reply_view *);
@@ -193,8 +212,7 @@ struct reply_peek {
 	int		 other_node;	/* written on another node */
 };
 
-/* 1 with p filled, 0 when there is no such message, -1 on error. */
-int		store_reply_peek(struct db *, int64_t msg_id, struct reply_peek *p);
+enum found_rc	store_reply_peek(struct db *, int64_t msg_id, struct reply_peek *p);
 
 /* 1 when a streaming reply's writer, as peeked, is gone. */
 int		store_owner_gone(int64_t msg_id, const struct reply_peek *p,

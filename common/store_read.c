@@ -144,7 +144,7 @@ out:
 	return rc;
 }
 
-int
+enum found_rc
 store_reply_read(struct db *db, const char *conv_id, int64_t msg_id,
     size_t from, const struct store_owner *self, struct reply_view *v)
 {
@@ -155,24 +155,24 @@ store_reply_read(struct db *db, const char *conv_id, int64_t msg_id,
 	/* A reap that cannot write (a full disk) does not stop the read. */
 	reaped = store_reap(db, conv_id, self);
 	if (db_begin_read(db) == -1)
-		return -1;
+		return FOUND_ERROR;
 	rc = store_view_locked(db, conv_id, msg_id, from, v);
 	if (rc == -1)
 		log_warnx("store_reply_read: %s", db_errmsg(db));
 	db_rollback(db);	/* the read ends */
 	if (rc != 1) {
 		store_reply_view_free(v);
-		return rc;
+		return rc == 0 ? FOUND_NONE : FOUND_ERROR;
 	}
 	/* Not marked (yet), but its writer is gone: say so all the same. */
 	if (reaped == -1 && v->status == MSG_STREAMING &&
-	    store_reply_peek(db, v->id, &p) == 1 &&
+	    store_reply_peek(db, v->id, &p) == FOUND &&
 	    store_owner_gone(v->id, &p, self)) {
 		v->status = MSG_INTERRUPTED;
 		free(v->error);
 		v->error = strdup("The reply was interrupted.");
 	}
-	return 1;
+	return FOUND;
 }
 
 void
@@ -183,17 +183,17 @@ store_reply_view_free(struct reply_view *v)
 	v->text = v->error = NULL;
 }
 
-int
+enum found_rc
 store_reply_peek(struct db *db, int64_t msg_id, struct reply_peek *p)
 {
 	struct db_stmt	*st;
-	int		 rc = -1;
+	enum found_rc	 rc = FOUND_ERROR;
 
 	memset(p, 0, sizeof(*p));
 	if ((st = db_prepare(db, "SELECT status, length, owner_pid, "
 	    "owner_start, heartbeat_at, owner_node = ? FROM messages "
 	    "WHERE id = ?")) == NULL)
-		return -1;
+		return FOUND_ERROR;
 	db_bind_text(st, 1, util_node(), -1);
 	db_bind_int64(st, 2, msg_id);
 	switch (db_step(st)) {
@@ -206,10 +206,10 @@ store_reply_peek(struct db *db, int64_t msg_id, struct reply_peek *p)
 		p->heartbeat_at = db_column_int64(st, 4);
 		p->other_node = !db_column_null(st, 5) &&
 		    db_column_int(st, 5) == 0;
-		rc = 1;
+		rc = FOUND;
 		break;
 	case DB_DONE:
-		rc = 0;
+		rc = FOUND_NONE;
 		break;
 	default:
 		log_warnx("store_reply_peek: %s", db_errmsg(db));

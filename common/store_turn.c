@@ -152,19 +152,20 @@ out:
 	return rc;
 }
 
-int
+enum cancel_rc
 store_cancel(struct db *db, const char *conv_id, const struct store_owner *self)
 {
 	struct db_stmt	*st = NULL;
-	int		 alive, rc = -1;
+	enum cancel_rc	 rc = CANCEL_ERROR;
+	int		 alive;
 
 	/* A reply whose writer is gone is not streaming: nothing to stop. */
 	if (db_begin_for(db, "conv", conv_id) == -1)
-		return -1;
+		return CANCEL_ERROR;
 	if ((alive = store_reap_locked(db, conv_id, self)) == -1)
 		goto out;
 	if (alive == 0) {
-		rc = 0;
+		rc = CANCEL_NOT_STREAMING;
 		goto out;
 	}
 	if ((st = db_prepare(db, "UPDATE messages SET cancel = 1 WHERE "
@@ -173,14 +174,14 @@ store_cancel(struct db *db, const char *conv_id, const struct store_owner *self)
 		goto out;
 	db_bind_text(st, 1, conv_id, -1);
 	if (db_step(st) == DB_DONE)
-		rc = db_changes(db) > 0;
+		rc = db_changes(db) > 0 ? CANCEL_ASKED : CANCEL_NOT_STREAMING;
 	else
 		log_warnx("store_cancel: %s", db_errmsg(db));
 out:
 	db_finalize(st);
-	if (rc == -1) {
+	if (rc == CANCEL_ERROR) {
 		db_rollback(db);
-		return -1;
+		return CANCEL_ERROR;
 	}
-	return db_commit(db) == -1 ? -1 : rc;
+	return db_commit(db) == -1 ? CANCEL_ERROR : rc;
 }

@@ -144,22 +144,23 @@ store_reply_finish(struct db *db, int64_t msg_id, enum msg_status status,
 	return db_commit(db);
 }
 
-int
+enum reply_check
 store_reply_cancelled(struct db *db, int64_t msg_id)
 {
 	struct db_stmt	*st;
-	int		 rc = -1;
+	enum reply_check rc = REPLY_CHECK_ERROR;
 
 	if ((st = db_prepare(db, "SELECT cancel FROM messages "
 	    "WHERE id = ?")) == NULL)
-		return -1;
+		return REPLY_CHECK_ERROR;
 	db_bind_int64(st, 1, msg_id);
 	switch (db_step(st)) {
 	case DB_ROW:
-		rc = db_column_int(st, 0) != 0;
+		rc = db_column_int(st, 0) != 0 ? REPLY_CANCEL_ASKED :
+		    REPLY_GO_ON;
 		break;
 	case DB_DONE:
-		rc = 2;		/* erased */
+		rc = REPLY_ERASED;
 		break;
 	default:
 		break;

@@ -206,3 +206,15 @@ util_secret_eq(const char *a, size_t alen, const char *b, size_t blen)
 		diff |= (unsigned char)a[i] ^ (unsigned char)b[i];
 	return diff == 0;
 }
+
+void
+util_deadline(struct timespec *ts, clockid_t clock, long ms)
+{
+	clock_gettime(clock, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}

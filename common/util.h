@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Fill buf with len bytes from the kernel's CSPRNG.  0, or -1 (logged). */
 int		util_random(void *buf, size_t len);
@@ -42,6 +43,9 @@ int		util_pid_alive(long pid, int64_t start);
  * host's name.
  */
 void		 util_set_node(const char *);
+
+/* ts = the clock's now + ms, for pthread_cond_timedwait and the like. */
+void		 util_deadline(struct timespec *ts, clockid_t clock, long ms);
 const char	*util_node(void);
 
 /* 1 when two secrets are equal; the time taken depends on lengths alone. */

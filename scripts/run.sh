@@ -22,7 +22,10 @@ export INTAKE_EXTRACTOR="${INTAKE_EXTRACTOR:-$top/$BUILD/intake-extract}"
 # run as www-data, which must own the database's folder and the run folder.
 as_web() { "$@"; }
 if [ "$SERVER" != lighttpd ] && [ "$(id -u)" -eq 0 ]; then
-	chown -R www-data: "$(dirname "$INTAKE_DB")" "$BUILD/run"
+	case $INTAKE_DB in
+	postgres://*|postgresql://*) chown -R www-data: "$BUILD/run" ;;
+	*) chown -R www-data: "$(dirname "$INTAKE_DB")" "$BUILD/run" ;;
+	esac
 	as_web() { setpriv --reuid=www-data --regid=www-data --init-groups -- "$@"; }
 fi
 
@@ -104,7 +107,12 @@ stop() {
 	exit 0
 }
 trap stop INT TERM
-echo "intake: serving on http://127.0.0.1:$PORT/ ($SERVER; database $INTAKE_DB)"
+# A PostgreSQL URI may hold a password: not shown.
+case $INTAKE_DB in
+postgres://*|postgresql://*) shown=PostgreSQL ;;
+*) shown=$INTAKE_DB ;;
+esac
+echo "intake: serving on http://127.0.0.1:$PORT/ ($SERVER; database $shown)"
 echo "intake: the program logs here, the server to $BUILD/run/error.log; Ctrl-C stops"
 tail -n 0 -f "$BUILD/run/error.log" &
 tailer=$!

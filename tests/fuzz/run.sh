@@ -39,9 +39,9 @@ for src in tests/fuzz/fuzz_*.c; do
 	mkdir -p "$out/corpus/${name#fuzz_}"
 	if [ "$mode" = fuzz ]; then
 		set -- -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 \
-		    "$out/corpus/${name#fuzz_}" "$corpus"
+		    -artifact_prefix="$out/" "$out/corpus/${name#fuzz_}" "$corpus"
 	else
-		set -- -runs=0 "$corpus"
+		set -- -runs=0 -artifact_prefix="$out/" "$corpus"
 	fi
 	if "$bin" "$@" > "$out/$name.log" 2>&1; then
 		echo "$name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*\|#[0-9]*.*DONE.*' "$out/$name.log" | tail -1))"

@@ -19,11 +19,21 @@ Both are scanned after every test and at stop: "AddressSanitizer",
 
 Environment: BUILD (default build/test), INTAKE_TEST_KEEP=1 keeps the
 temporary folders, INTAKE_TEST_VERBOSE=1 prints each test's name.
+
+INTAKE_TEST_ENGINE=postgresql runs the same suites on PostgreSQL: one
+throwaway cluster per test process (tests/pg_cluster.py, started when the
+first Server is made), a fresh database per Server whose URI is its
+INTAKE_DB, and Server.db()/db_rw()/query() through psycopg2 (Debian's
+python3-psycopg2; the harness re-runs itself under /usr/bin/python3 when
+the python3 it was started with lacks it) with the suites' `?`
+placeholders and sqlite3.Row-like rows.  Tests that read what only SQLite
+has (its files, their modes, PRAGMA) are marked @sqlite_only.
 """
 
 import atexit
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -39,6 +49,64 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("BUILD", "build/test")
 BUILD_DIR = BUILD if os.path.isabs(BUILD) else os.path.join(TOP, BUILD)
 EXTRACTOR = os.path.join(BUILD_DIR, "intake-extract")
+
+# The engine the suites run on: sqlite (the default) or postgresql.
+ENGINE = os.environ.get("INTAKE_TEST_ENGINE", "sqlite") or "sqlite"
+if ENGINE not in ("sqlite", "postgresql"):
+    raise SystemExit("INTAKE_TEST_ENGINE must be sqlite or postgresql, "
+                     "not %r" % ENGINE)
+PG = ENGINE == "postgresql"
+DEBIAN_PYTHON = "/usr/bin/python3"
+if PG:
+    try:
+        import psycopg2
+        import psycopg2.extensions
+    except ImportError:
+        if os.path.realpath(sys.executable) != \
+                os.path.realpath(DEBIAN_PYTHON) and \
+                os.access(DEBIAN_PYTHON, os.X_OK) and \
+                not os.environ.get("INTAKE_TEST_REEXEC"):
+            # Nothing started yet: run the suite again under Debian's
+            # python3, which has python3-psycopg2.
+            os.environ["INTAKE_TEST_REEXEC"] = "1"
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON] + sys.argv)
+        raise SystemExit("INTAKE_TEST_ENGINE=postgresql needs psycopg2 "
+                         "(apt-get install python3-psycopg2; run the suite "
+                         "with /usr/bin/python3)")
+sys.path.insert(0, os.path.join(TOP, "tests"))
+import pg_cluster  # noqa: E402  (tests/pg_cluster.py)
+
+
+def sqlite_only(reason):
+    """Decorator: skip a test (or class) on PostgreSQL; reason says what
+    only SQLite has (its file, -wal, a file mode, PRAGMA)."""
+    return unittest.skipIf(PG, "SQLite only: " + reason)
+
+
+_CLUSTER = None
+_DB_URIS = {}       # a Server's db_path -> its INTAKE_DB
+
+
+def connect(db_path):
+    """A read-write connection to the database of the Server whose
+    db_path this is, as the suites' sqlite3.connect(db_path, timeout=10)
+    (plain tuples there; Row on PostgreSQL)."""
+    if PG:
+        return PgConnection(_DB_URIS[db_path])
+    return sqlite3.connect(db_path, timeout=10)
+
+
+def pg():
+    """The test process's PostgreSQL cluster (started on first use, shared
+    by every Server of the suite, stopped at exit); None on SQLite."""
+    global _CLUSTER
+    if not PG:
+        return None
+    if _CLUSTER is None:
+        _CLUSTER = pg_cluster.start(stop_at_exit=False)
+    return _CLUSTER
 
 # A lead's fields (DESIGN.md), and the admin token of the suites that read
 # leads (LeadChecks): a new one each run.
@@ -529,7 +597,7 @@ class Server:
     intake.fcgi --listen) or cgi (plain CGI under Apache's mod_cgid)."""
 
     def __init__(self, env=None, word_delay_ms=5, name="intake",
-                 server="lighttpd"):
+                 server="lighttpd", db_uri=None):
         if not os.path.isfile(os.path.join(BUILD_DIR, "intake.fcgi")):
             raise HarnessError("%s/intake.fcgi is missing: run make "
                                "test-build first" % BUILD_DIR)
@@ -542,7 +610,18 @@ class Server:
         os.chmod(self.tmp, 0o700)
         self.rundir = os.path.join(self.tmp, "run")
         os.mkdir(self.rundir, 0o700)
+        # db_path: the SQLite file (not made on PostgreSQL); db_uri: what
+        # INTAKE_DB says, the file or a fresh database's URI.
         self.db_path = os.path.join(self.tmp, "intake.db")
+        self.db_uri = self.db_path
+        self.pg_db = None
+        if db_uri is not None:
+            # Another Server's database (PostgreSQL): a second web node
+            # on it.  That Server made it and drops it at its cleanup.
+            self.db_uri = db_uri
+        elif PG:
+            self.pg_db = "it_%d_%s" % (os.getpid(), secrets.token_hex(4))
+            self.db_uri = pg().create_db(self.pg_db)
         self.errlog = os.path.join(self.rundir, "error.log")
         # lighttpd's own stderr, which its FastCGI children inherit: the
         # program's log lines and sanitizer reports land here.
@@ -552,7 +631,7 @@ class Server:
         self.proc = None
         self.children = {}          # pid -> start time
         self._log_offsets = {}
-        self._db_ready = False
+        self._db_ready = db_uri is not None
         self.keep = os.environ.get("INTAKE_TEST_KEEP") == "1"
         self.deleted_at_stop = []
         # Lines appended to lighttpd's generated configuration (a test
@@ -560,7 +639,8 @@ class Server:
         self.extra_conf = ""
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith("INTAKE_")}
-        self.env["INTAKE_DB"] = self.db_path
+        self.env["INTAKE_DB"] = self.db_uri
+        _DB_URIS[self.db_path] = self.db_uri
         self.env["INTAKE_EXTRACTOR"] = EXTRACTOR
         self.env["INTAKE_WORD_DELAY_MS"] = str(word_delay_ms)
         # Suites make many conversations from one address in seconds:
@@ -724,11 +804,17 @@ class Server:
         ends only what this server started."""
         if self.proc is None:
             return
-        needle = ("INTAKE_DB=" + self.db_path).encode()
+        needle = ("INTAKE_DB=" + self.env.get("INTAKE_DB",
+                                              self.db_uri)).encode()
+        # Several nodes on one database: this one's have its INTAKE_NODE.
+        node = self.env.get("INTAKE_NODE")
+        node = ("INTAKE_NODE=" + node).encode() if node else None
         for pid in _pids():
             if pid == self.proc.pid or pid == os.getpid():
                 continue
-            if _ppid(pid) == self.proc.pid or _environ_has(pid, needle):
+            if _ppid(pid) == self.proc.pid or (
+                    _environ_has(pid, needle) and
+                    (node is None or _environ_has(pid, node))):
                 st = _start_time(pid)
                 if st is not None:
                     self.children[pid] = st
@@ -780,8 +866,15 @@ class Server:
         when a sanitizer report is in its logs)."""
         if self.keep:
             sys.stderr.write("kept %s\n" % self.tmp)
+            if self.pg_db is not None:
+                sys.stderr.write("kept %s\n" % self.db_uri)
             return
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.pg_db is not None and _CLUSTER is not None:
+            try:
+                _CLUSTER.drop_db(self.pg_db)
+            except pg_cluster.ClusterError as e:
+                sys.stderr.write("drop %s: %s\n" % (self.pg_db, e))
 
     # --- the logs
     def log_text(self):
@@ -922,7 +1015,10 @@ class Server:
         return self.request("GET", path, None, h)
 
     def db(self):
-        """A read-only connection to the test database."""
+        """A read-only connection to the test database (on PostgreSQL a
+        PgConnection: autocommit, read-only, each statement a fresh view)."""
+        if PG:
+            return PgConnection(self.db_uri, readonly=True)
         c = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True,
                             timeout=10)
         c.row_factory = sqlite3.Row
@@ -932,11 +1028,36 @@ class Server:
         """A read-write connection.  Closing one while the server runs
         checkpoints and may delete the -wal/-shm under the server if the
         server lost its locks (see SharedDatabaseTests); tests plant rows
-        before the server starts instead."""
+        before the server starts instead.  On PostgreSQL a PgConnection
+        that, like sqlite3's, writes inside a transaction until commit()."""
+        if PG:
+            return PgConnection(self.db_uri, readonly=False)
         c = sqlite3.connect(self.db_path, timeout=10)
         c.row_factory = sqlite3.Row
         c.execute("PRAGMA busy_timeout = 10000")
         return c
+
+    def db_bytes(self):
+        """What the database holds, as bytes, to search for a text that
+        must not be stored: SQLite, the file and its -wal; PostgreSQL,
+        a pg_dump of the rows (live rows only: not a file-level check)."""
+        if PG:
+            c = pg()
+            r = subprocess.run(
+                [os.path.join(c.bin, "pg_dump"), "--data-only", "-d",
+                 self.db_uri], capture_output=True, timeout=60)
+            if r.returncode != 0:
+                raise HarnessError("pg_dump: %s" % r.stderr.decode(
+                    "utf-8", "replace"))
+            return r.stdout
+        out = b""
+        for p in (self.db_path, self.db_path + "-wal"):
+            try:
+                with open(p, "rb") as f:
+                    out += f.read()
+            except FileNotFoundError:
+                pass
+        return out
 
     def query(self, sql, args=()):
         c = self.db()
@@ -1071,6 +1192,185 @@ def _stop_leftovers():
             srv.stop()
         except Exception:
             pass
+    # PostgreSQL last: the servers above may still have been using it.
+    if _CLUSTER is not None:
+        _CLUSTER.stop()
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL connections shaped like the suites' sqlite3 ones
+
+class Row(tuple):
+    """A row like sqlite3.Row: by position, by column name, keys(),
+    dict(row), tuple(row), equal to the tuple of its values."""
+
+    def __new__(cls, values, names):
+        r = super().__new__(cls, values)
+        r._names = names
+        return r
+
+    def keys(self):
+        return list(self._names)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._names.index(key))
+            except ValueError:
+                lower = [n.lower() for n in self._names]
+                if key.lower() in lower:
+                    return tuple.__getitem__(self, lower.index(key.lower()))
+                raise IndexError("No item with that key: %r" % key)
+        return tuple.__getitem__(self, key)
+
+
+_PG_OFFSET = re.compile(r"\boffset\b(?!\s*(?:\d|\?))", re.I)
+_PG_BY = re.compile(r"(?<![A-Za-z_])(?<!order )(?<!group )(?<!partition )"
+                    r"\bby\b", re.I)
+
+
+def _pg_plain(seg, has_args):
+    """One stretch of SQL outside quotes."""
+    seg = _PG_OFFSET.sub('"offset"', seg)
+    seg = _PG_BY.sub('"by"', seg)
+    if has_args:
+        seg = seg.replace("%", "%%")
+    return seg.replace("?", "%s")
+
+
+def pg_sql(sql, has_args):
+    """The suites' SQLite SQL for psycopg2: `?` placeholders (outside
+    quotes) become %s, a literal % is doubled when there are args, and the
+    columns offset and by (keywords in PostgreSQL) are quoted as the
+    schema has them (not OFFSET n, ORDER BY)."""
+    out = []
+    i = 0
+    while i < len(sql):
+        j = min([k for k in (sql.find("'", i), sql.find('"', i))
+                 if k >= 0] or [len(sql)])
+        out.append(_pg_plain(sql[i:j], has_args))
+        if j >= len(sql):
+            break
+        end = sql.find(sql[j], j + 1)
+        end = len(sql) if end < 0 else end + 1
+        lit = sql[j:end]
+        out.append(lit.replace("%", "%%") if has_args else lit)
+        i = end
+    return "".join(out)
+
+
+def _pg_value(v):
+    if isinstance(v, memoryview):
+        return bytes(v)
+    return v
+
+
+def _pg_arg(v):
+    if isinstance(v, (bytes, bytearray)):
+        return psycopg2.Binary(bytes(v))
+    return v
+
+
+class PgCursor:
+    """What the suites use of sqlite3.Cursor."""
+
+    def __init__(self, cur):
+        self._cur = cur
+
+    def _row(self, values):
+        if values is None:
+            return None
+        names = [d[0] for d in self._cur.description]
+        return Row([_pg_value(v) for v in values], names)
+
+    def fetchone(self):
+        if self._cur.description is None:
+            return None
+        return self._row(self._cur.fetchone())
+
+    def fetchall(self):
+        if self._cur.description is None:
+            return []
+        return [self._row(v) for v in self._cur.fetchall()]
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self):
+        return self._cur.rowcount
+
+    @property
+    def lastrowid(self):
+        """The id an INSERT just took (the identity's lastval()), or None."""
+        cur = self._cur.connection.cursor()
+        try:
+            cur.execute("SAVEPOINT harness_lastrowid")
+            try:
+                cur.execute("SELECT lastval()")
+                v = cur.fetchone()[0]
+                cur.execute("RELEASE SAVEPOINT harness_lastrowid")
+                return v
+            except psycopg2.Error:
+                cur.execute("ROLLBACK TO SAVEPOINT harness_lastrowid")
+                return None
+        finally:
+            cur.close()
+
+    @property
+    def description(self):
+        return self._cur.description
+
+    def close(self):
+        self._cur.close()
+
+
+class PgConnection:
+    """What the suites use of sqlite3.Connection, on PostgreSQL:
+    execute/executemany/executescript with `?`, commit, rollback, close,
+    and `with c:` committing (or rolling back) as sqlite3's does."""
+
+    def __init__(self, uri, readonly=False):
+        self._c = psycopg2.connect(uri, connect_timeout=10)
+        if readonly:
+            self._c.set_session(readonly=True, autocommit=True)
+
+    def execute(self, sql, args=()):
+        args = tuple(_pg_arg(a) for a in args) if args else None
+        cur = self._c.cursor()
+        cur.execute(pg_sql(sql, args is not None), args)
+        return PgCursor(cur)
+
+    def executemany(self, sql, seq):
+        cur = self._c.cursor()
+        cur.executemany(pg_sql(sql, True),
+                        [tuple(_pg_arg(a) for a in args) for args in seq])
+        return PgCursor(cur)
+
+    def executescript(self, sql):
+        cur = self._c.cursor()
+        cur.execute(sql)
+        self._c.commit()
+        return PgCursor(cur)
+
+    def commit(self):
+        self._c.commit()
+
+    def rollback(self):
+        self._c.rollback()
+
+    def close(self):
+        self._c.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self._c.commit()
+        else:
+            self._c.rollback()
+        return False
 
 
 # --------------------------------------------------------------------------
@@ -1175,13 +1475,16 @@ class MockProviderMixin:
             reap_adopted()
 
 
-def main(suite_name, module=None):
+def main(suite_name, module=None, engine_suffix=True):
     """Run the module's TestCases; the last line printed is
-    "<suite_name>: N passed, N failed".  A test method that did not pass
-    (failure, error, or never run because its class could not start)
-    counts as failed; a class-level failure after its tests (the
+    "<suite_name>: N passed, N failed" (<suite_name>_pg on PostgreSQL,
+    unless engine_suffix is false: a suite that runs on one engine only).
+    A test method that did not pass (failure, error, or never run because
+    its class could not start) counts as failed; a class-level failure after its tests (the
     sanitizer check at stop) counts as one more; skips are listed apart."""
     module = module or sys.modules["__main__"]
+    if PG and engine_suffix:
+        suite_name += "_pg"     # its own line in run.sh's counts
     loader = unittest.TestLoader()
     suite = loader.loadTestsFromModule(module)
     if len(sys.argv) > 1:

@@ -374,7 +374,7 @@ class BuiltinTests(Checks, ServerTestCase):
                          15)
         fcgi = self.server.fcgi_pids()
         self.assertTrue(fcgi, "no intake.fcgi process found under lighttpd")
-        needle = ("INTAKE_DB=" + self.server.db_path).encode()
+        needle = ("INTAKE_DB=" + self.server.db_uri).encode()
         # every extractor leaves once the jobs are done
         self.server.wait_for(lambda: not harness.processes_of(
             EXTRACTOR, needle), 5.0, 0.05, "no intake-extract running")
@@ -672,7 +672,7 @@ class CapTests(MockServerTestCase):
             self.mp.push({"when": {"stream": False}, "delay_total_ms": 1000,
                           "json": lead_json(urgency="normal")})
         convs = [self.server.create_conversation() for _ in range(self.N)]
-        needle = ("INTAKE_DB=" + self.server.db_path).encode()
+        needle = ("INTAKE_DB=" + self.server.db_uri).encode()
         samples, jobs_running, over = [], [], []
         stop = threading.Event()
 

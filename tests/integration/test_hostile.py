@@ -144,12 +144,13 @@ class Checks:
         self.assertEqual(status, 200, "health after the test: %d %r" % (
             status, body[:200]))
         self.assertEqual(json.loads(body), {"ok": True})
-        c = srv.db()
-        try:
-            self.assertEqual([tuple(r) for r in c.execute(
-                "PRAGMA integrity_check")], [("ok",)], "integrity_check")
-        finally:
-            c.close()
+        if not harness.PG:     # SQLite's own check of its file
+            c = srv.db()
+            try:
+                self.assertEqual([tuple(r) for r in c.execute(
+                    "PRAGMA integrity_check")], [("ok",)], "integrity_check")
+            finally:
+                c.close()
         if srv.server == "lighttpd" and self.fcgi_pid_set:
             # The one intake.fcgi lighttpd spawned still serves: a crash
             # would show as a respawned process with a new pid.

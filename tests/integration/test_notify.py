@@ -1482,8 +1482,7 @@ class SecretTests(harness.MockProviderMixin, NotifyCase):
                     what, i, t[max(0, t.find(needle) - 300):
                                t.find(needle) + 300]))
         # the database holds no secret either
-        with open(self.server.db_path, "rb") as f:
-            db = f.read()
+        db = self.server.db_bytes()
         for what, needle in needles.items():
             self.assertNotIn(needle.encode(), db, what)
 

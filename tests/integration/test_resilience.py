@@ -96,6 +96,7 @@ class CutReplyTests(harness.MockProviderMixin, Common, ServerTestCase):
         self.assertIn("INTAKE_MAX_REPLY", self.server.log_text())
 
 
+@harness.sqlite_only("SQLite's one write lock (BEGIN IMMEDIATE)")
 class OutsideLockTests(Common, ServerTestCase):
     """Another process holds BEGIN IMMEDIATE for longer than the busy
     timeout while a reply streams: deltas keep coming, and the reply is
@@ -132,6 +133,7 @@ class OutsideLockTests(Common, ServerTestCase):
                          ("complete", delta_text(events)))
 
 
+@harness.sqlite_only("SQLite's one write lock (BEGIN IMMEDIATE)")
 class BusyDeadlineTests(Common, ServerTestCase):
     """A writer waits for the lock INTAKE_BUSY_TIMEOUT_MS in all, one
     deadline, then answers 503: not that timeout again for each of twenty
@@ -156,6 +158,7 @@ class BusyDeadlineTests(Common, ServerTestCase):
         self.assertEqual(status, 201)
 
 
+@harness.sqlite_only("SQLite's one write lock (BEGIN IMMEDIATE)")
 class UnsavedFinalTests(Common, ServerTestCase):
     """The final save cannot be written (here the write lock is held
     longer than its tries last; a full disk behaves the same): the visitor
@@ -197,6 +200,7 @@ class UnsavedFinalTests(Common, ServerTestCase):
         self.assertIn("saved at last", self.server.log_text())
 
 
+@harness.sqlite_only("the database's -wal/-shm files")
 class SidecarTests(Common, ServerTestCase):
     """A -shm or -wal left read-only (made while the database file was
     0400) broke every write while health said ok.  Under plain CGI the

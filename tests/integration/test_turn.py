@@ -21,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (ServerTestCase, collect, delta_text, dead_pid,  # noqa
-                     main, read_events)
+                     main, read_events, connect, sqlite_only)
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 NAME_TEXT = "Hi, my name is Zoë Brontë and I was in a car accident."
@@ -148,6 +148,7 @@ class FastTests(Checks, ServerTestCase):
         conv = self.server.get_conversation(obj["id"], obj["token"])
         self.assertEqual(conv, {"id": obj["id"], "messages": []})
 
+    @sqlite_only("the database file and its -wal/-shm modes")
     def test_database_files_mode_0600(self):
         path = self.server.db_path
         self.assertTrue(os.path.exists(path))
@@ -516,7 +517,7 @@ def plant_orphan(db_path, heartbeat_ms_ago, partial):
     pid = dead_pid()
     now_ms = int(time.time() * 1000)
     ts = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    c = sqlite3.connect(db_path, timeout=10)
+    c = connect(db_path)
     try:
         with c:
             c.execute("INSERT INTO conversations (id, token, created_at, "
@@ -545,7 +546,7 @@ def plant_dead_job(db_path):
     pid that has exited (a killed extractor).  Returns the job id."""
     conv = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
     ts = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    c = sqlite3.connect(db_path, timeout=10)
+    c = connect(db_path)
     try:
         with c:
             c.execute("INSERT INTO conversations (id, token, created_at, "
@@ -673,7 +674,7 @@ class UnattendedTests(Checks, ServerTestCase):
         ts = time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
                            time.gmtime(time.time() - 60))
         now_ms = int(time.time() * 1000)
-        c = sqlite3.connect(self.server.db_path, timeout=10)
+        c = connect(self.server.db_path)
         try:
             with c:
                 c.execute("INSERT INTO conversations (id, token, "
@@ -723,6 +724,7 @@ class SharedDatabaseTests(Checks, ServerTestCase):
     closing it must not pull the WAL from under the server."""
     word_delay_ms = 5
 
+    @sqlite_only("another process's SQLite connection and the -wal")
     def test_other_process_opening_db_loses_no_data(self):
         # Enough requests that several worker threads have opened the db.
         for _ in range(40):

@@ -146,17 +146,20 @@ static int
 outbox_ok(struct db *db, const struct extraction *want)
 {
 	struct db_stmt	*s;
-	int		 ok = 1;
+	int		 ok = 1, step;
 
-	s = db_prepare(db, "SELECT target, sum(type = 'lead.ready'), "
-	    "sum(type = 'lead.updated' AND status = 'pending') FROM "
-	    "notifications GROUP BY target");
+	s = db_prepare(db, "SELECT target, sum(CASE WHEN type = 'lead.ready' "
+	    "THEN 1 ELSE 0 END), sum(CASE WHEN type = 'lead.updated' AND "
+	    "status = 'pending' THEN 1 ELSE 0 END) FROM notifications GROUP "
+	    "BY target");
 	if (s == NULL)
 		return 0;
-	while (db_step(s) == DB_ROW)
+	while ((step = db_step(s)) == DB_ROW)
 		if (db_column_int(s, 1) != ready_is(want) ||
 		    db_column_int(s, 2) > 1)
 			ok = 0;
+	if (step != DB_DONE)
+		ok = 0;		/* not read is not right */
 	db_finalize(s);
 	s = db_prepare(db, "SELECT count(DISTINCT target) FROM notifications");
 	if (s == NULL || db_step(s) != DB_ROW ||
