@@ -125,11 +125,18 @@ pg_hash(const char *s)
  * child forgets them (never closes them, which would end the parent's
  * sessions) and makes its own.
  */
+static struct pg_conn	*pg_inherited[PG_POOL_MAX];	/* the parent's */
+
+/* What holds a slot while its connection is being made (never idle). */
+static struct pg_conn	 pg_connecting = { NULL, 1, { { 0, NULL, "" } }, 0 };
+
 static void
 pg_atfork_child(void)
 {
 	pthread_mutex_init(&pool.mu, NULL);
 	pthread_cond_init(&pool.cv, NULL);
+	/* Kept here, not freed and not lost (a leak checker sees them). */
+	memcpy(pg_inherited, pool.conns, sizeof(pg_inherited));
 	memset(pool.conns, 0, sizeof(pool.conns));
 	pool.open = pool.peak = 0;
 }
@@ -251,6 +258,7 @@ pg_acquire(struct db *db, long wait_ms)
 				if (pool.conns[i] == NULL)
 					break;
 			slot = i;
+			pool.conns[slot] = &pg_connecting;
 			pool.open++;
 			if (pool.open > pool.peak)
 				pool.peak = pool.open;
@@ -270,12 +278,13 @@ pg_acquire(struct db *db, long wait_ms)
 		db->unavailable = 0;
 		return pc;
 	}
-	/* Connect outside the lock; the slot is reserved (a dummy). */
+	/* Connect outside the lock; the slot is held by pg_connecting. */
 	pc = pg_connect(db);
 	pthread_mutex_lock(&pool.mu);
-	if (pc == NULL)
+	if (pc == NULL) {
+		pool.conns[slot] = NULL;
 		pool.open--;
-	else {
+	} else {
 		pc->busy = 1;
 		pool.conns[slot] = pc;
 	}
