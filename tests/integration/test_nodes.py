@@ -334,6 +334,27 @@ def open_post(srv, conv, token, text):
     return sock, body
 
 
+class SharedLimitTests(NodesTestCase):
+    """The per-address limits are counted in the database, so they hold
+    across nodes: an address that spreads its requests over both nodes
+    gets no more than one node would give it."""
+    node_env = {"INTAKE_RATE_CONVERSATIONS": "6"}
+
+    def test_rate_limit_shared_by_both_nodes(self):
+        got = []
+        for i in range(6):
+            node = self.a if i % 2 == 0 else self.b
+            status, _, body = node.call("POST", "/api/conversations")
+            got.append(status)
+        self.assertEqual(got, [201] * 6, "the first six, three a node")
+        # The seventh, on either node, is over the address's minute.
+        for node in (self.a, self.b):
+            status, headers, body = node.call("POST", "/api/conversations")
+            self.assertEqual(status, 429, "node %s: %r" % (node.name,
+                                                           body[:200]))
+            self.assertIn(b"rate_limited", body)
+
+
 # --------------------------------------------------------------------------
 # 3: extractors of both nodes racing on one lead
 
