@@ -14,7 +14,10 @@ $BUILD (build/bench) and the bench's own C programs into $BUILD/bench:
 It starts the mock, then the real web servers on 127.0.0.1 (lighttpd as
 `make run` configures it, Apache mod_fcgid and plain CGI for the dead
 input time), each with a private database in a temporary folder, runs
-the eight measurements, each bounded in time, and writes the table to
+the eight measurements, each bounded in time, then the same service on
+PostgreSQL beside SQLite (a throwaway cluster, tests/pg_cluster.py,
+stopped whatever happens; skipped and said when PostgreSQL is not
+installed), and writes the table to
 bench/results.md (and prints it).  The notes in bench/notes.md (what was
 found and changed, before and after) are appended to it as they are.
 
@@ -26,7 +29,8 @@ SIGTERM, and after BENCH_TIMEOUT seconds (default 570) at the latest.
 
     BUILD=build/bench python3 bench/run.py
     BENCH_ONLY=1,3   run only those measurements (development;
-                     BENCH_ONLY=notify is measure 8, lead delivery)
+                     BENCH_ONLY=notify is measure 8, lead delivery;
+                     BENCH_ONLY=pg the PostgreSQL one, beside SQLite)
     BENCH_QUICK=1    shorter runs (development; figures less stable)
     BENCH_KEEP=1     keep the temporary folders
     BENCH_OUT=FILE   write the results there, not to bench/results.md
@@ -1454,6 +1458,856 @@ def m8_notify(reaper, mock):
 
 
 # --------------------------------------------------------------------------
+# measure pg: PostgreSQL beside SQLite (issue 14)
+
+sys.path.insert(0, os.path.join(TOP, "tests"))
+try:
+    import pg_cluster
+except ImportError:             # the file is the tests'; never fatal here
+    pg_cluster = None
+
+# The backends of the bench's own probes: never counted as the service's.
+PROBE_PIDS = set()
+
+
+class PgWire:
+    """A minimal PostgreSQL client, for the bench's probes (the standard
+    library has none): the simple query protocol over the throwaway
+    cluster's Unix socket, trust authentication (tests/pg_cluster.py).
+    Integer columns come back as int, the rest as str."""
+
+    INTS = (20, 21, 23, 26)     # int8, int2, int4, oid
+
+    def __init__(self, cluster, db, user=None):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(30)
+        self.s.connect(os.path.join(cluster.sockdir, ".s.PGSQL.%d" %
+                                    pg_cluster.PORT))
+        self.buf = b""
+        params = b"".join(k + b"\0" + v.encode() + b"\0" for k, v in (
+            (b"user", user or pg_cluster.SUPERUSER), (b"database", db),
+            (b"application_name", "bench-probe"))) + b"\0"
+        body = struct.pack("!I", 196608) + params
+        self.s.sendall(struct.pack("!I", len(body) + 4) + body)
+        self._until_ready()
+        self.pid = self.query("SELECT pg_backend_pid()")[0][0]
+        PROBE_PIDS.add(self.pid)
+
+    def _msg(self):
+        while True:
+            if len(self.buf) >= 5:
+                n = struct.unpack("!I", self.buf[1:5])[0]
+                if len(self.buf) >= 1 + n:
+                    t, body = self.buf[:1], self.buf[5:1 + n]
+                    self.buf = self.buf[1 + n:]
+                    return t, body
+            d = self.s.recv(65536)
+            if not d:
+                raise RuntimeError("PostgreSQL closed the probe's "
+                                   "connection")
+            self.buf += d
+
+    @staticmethod
+    def _error(body):
+        for f in body.split(b"\0"):
+            if f[:1] == b"M":
+                return f[1:].decode("utf-8", "replace")
+        return "error"
+
+    def _until_ready(self):
+        err = None
+        while True:
+            t, b = self._msg()
+            if t == b"R" and struct.unpack("!I", b[:4])[0] != 0:
+                raise RuntimeError("PostgreSQL wants a password: the "
+                                   "probe speaks trust only")
+            if t == b"E":
+                err = self._error(b)
+            if t == b"Z":
+                if err:
+                    raise RuntimeError(err)
+                return
+
+    def query(self, sql):
+        q = sql.encode() + b"\0"
+        self.s.sendall(b"Q" + struct.pack("!I", len(q) + 4) + q)
+        rows, types, err = [], [], None
+        while True:
+            t, b = self._msg()
+            if t == b"T":
+                n, off, types = struct.unpack("!H", b[:2])[0], 2, []
+                for _ in range(n):
+                    off = b.index(b"\0", off) + 1
+                    types.append(struct.unpack("!IhIhih",
+                                               b[off:off + 18])[2])
+                    off += 18
+            elif t == b"D":
+                n, off, row = struct.unpack("!H", b[:2])[0], 2, []
+                for i in range(n):
+                    ln = struct.unpack("!i", b[off:off + 4])[0]
+                    off += 4
+                    if ln < 0:
+                        row.append(None)
+                        continue
+                    v = b[off:off + ln].decode("utf-8", "replace")
+                    off += ln
+                    row.append(int(v) if types[i] in self.INTS else v)
+                rows.append(tuple(row))
+            elif t == b"E":
+                err = self._error(b)
+            elif t == b"Z":
+                if err:
+                    raise RuntimeError("%s: %s" % (err, sql[:80]))
+                return rows
+
+    def close(self):
+        try:
+            self.s.sendall(b"X" + struct.pack("!I", 4))
+        except OSError:
+            pass
+        self.s.close()
+
+
+class PgService(Service):
+    """An intake node (lighttpd + intake.fcgi + its extractors) on a
+    database of the throwaway cluster.  Every node of one database has
+    the same INTAKE_DB, so its processes are found by a variable of its
+    own (INTAKE_BENCH_SERVICE, passed on like every INTAKE_* one)."""
+
+    def __init__(self, reaper, mock, cluster, dbname, node, env=None,
+                 label=None):
+        Service.__init__(self, reaper, mock, "intake", env, label)
+        self.cluster, self.dbname, self.wire = cluster, dbname, None
+        self.db = cluster.uri(dbname)
+        self.env.update(INTAKE_DB=self.db, INTAKE_NODE=node,
+                        INTAKE_BENCH_SERVICE=self.tmp)
+        self.needle = ("INTAKE_BENCH_SERVICE=" + self.tmp).encode()
+
+    def query(self, sql, args=()):
+        if args:
+            raise ValueError("PgService.query takes no parameters")
+        if self.wire is None:
+            self.wire = PgWire(self.cluster, self.dbname, pg_cluster.ROLE)
+        return self.wire.query(sql)
+
+    def cleanup(self):
+        if self.wire is not None:
+            self.wire.close()
+            self.wire = None
+        Service.cleanup(self)
+
+
+def pg_sample(cluster):
+    """The PostgreSQL server's processes, in Service.sample's shape for
+    service_cpu: the postmaster itself; the backends it has reaped (its
+    children's time: the connections of processes that left, such as
+    the extractors'); its live children (the pools' backends, the
+    server's own workers), the bench's probes left out."""
+    out = {"cpu": {}}
+    pm = pg_cluster._postmaster_pid(cluster.data)
+    st = pm and proc_stat(pm)
+    if not st:
+        return out
+    out["cpu"][pm] = ("postmaster", st["own_cpu"])
+    out["cpu"][-pm] = ("backends gone", st["cpu"] - st["own_cpu"])
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st and st["ppid"] == pm and st["state"] != "Z" and \
+                pid not in PROBE_PIDS:
+            out["cpu"][pid] = ("backends live", st["cpu"])
+    return out
+
+
+def nodes_throughput(reaper, srvs, cluster, conc, seconds):
+    """throughput_run for one node or several on one database: one load
+    client per node, conc split between them, all at once; turns/s
+    counted until every extraction landed; the service's CPU (every
+    node's processes, the adopted extractors) and, on PostgreSQL, the
+    server's apart."""
+    srvs[0].wait_landed(30)
+    before = [s.sample() for s in srvs]
+    rb = reaper.snapshot()
+    pb = pg_sample(cluster) if cluster else None
+    loads, errs = [None] * len(srvs), []
+
+    def one(i):
+        try:
+            loads[i] = run_load(reaper, ["-p", srvs[i].port, "-c",
+                                         conc // len(srvs), "-T", seconds,
+                                         "-k", 8], seconds + 60)
+        except Exception as e:      # noqa: BLE001 (raised below)
+            errs.append(e)
+
+    t0 = time.monotonic()
+    ths = [threading.Thread(target=one, args=(i,)) for i in range(len(srvs))]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    if errs:
+        raise errs[0]
+    t_http = time.monotonic() - t0
+    ok = srvs[0].wait_landed(90)    # one database: every node's jobs
+    t_landed = time.monotonic() - t0
+    for s in srvs:
+        s.wait_no("intake-extract", 10)
+    time.sleep(0.3)
+    after = [s.sample() for s in srvs]
+    ra = reaper.snapshot()
+    pa = pg_sample(cluster) if cluster else None
+    cpu = service_cpu({"cpu": {}}, {"cpu": {}}, rb, ra)
+    for b, a in zip(before, after):
+        for k, v in service_cpu(b, a, {}, {}).items():
+            cpu[k] = cpu.get(k, 0.0) + v
+    pg_by = service_cpu(pb, pa, {}, {}) if cluster else {}
+    pg_cpu = sum(pg_by.values())
+    done, total = srvs[0].landed()
+    if not ok:
+        t_landed = max(max(s.last_progress for s in srvs) - t0, t_http)
+    turns = sum(r["ok"] for r in loads)
+    label = " + ".join(s.label for s in srvs)
+    for r in loads:
+        if r["deltas_per_turn"] < 0.95 * 20:
+            NOTES_RUN.append("%s at concurrency %d: %.1f deltas per turn "
+                             "where the mock sent 20 tokens" % (
+                                 label, conc, r["deltas_per_turn"]))
+    if total > done:
+        NOTES_RUN.append("%s at concurrency %d: %d of %d extractions never "
+                         "landed" % (label, conc, total - done, total))
+    errors = {}
+    for r in loads:
+        for k, v in r["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    res = {"loads": loads, "turns": turns, "http_s": t_http,
+           "landed_s": t_landed, "lost": total - done, "jobs": total,
+           "turns_s": turns / t_landed, "errors": errors,
+           "http_turns_s": turns / t_http, "cpu": cpu,
+           "cpu_ms_turn": 1000 * sum(cpu.values()) / max(turns, 1),
+           "pg_ms_turn": 1000 * pg_cpu / max(turns, 1), "pg_cpu": pg_by,
+           "ttfd_us": dist_merge([r["ttfd_us"] for r in loads])}
+    res["spawned_per_turn"] = sum(n - rb.get(k, [0, 0.0])[0] for k, (n, _)
+                                  in ra.items()) / max(turns, 1)
+    log("%s c=%d: %d turns, %.0f/s landed (%d/%d in %.1f s), %.3f "
+        "extractor processes per turn, service CPU "
+        "%.2f ms/turn %s, PostgreSQL %.2f ms/turn %s, errors %s" % (
+            label, conc, turns, res["turns_s"], done, total, t_landed,
+            res["spawned_per_turn"],
+            res["cpu_ms_turn"], {k: round(1000 * v / max(turns, 1), 2)
+                                 for k, v in cpu.items()},
+            res["pg_ms_turn"], {k: round(1000 * v / max(turns, 1), 2)
+                                for k, v in pg_by.items()}, errors))
+    return res
+
+
+def dist_merge(ds):
+    """load's p50/p99 of several clients: the worst of each (the clients
+    ran at once on the same machine)."""
+    out = {}
+    for k in ("p50", "p99", "max"):
+        v = [d[k] for d in ds if d.get(k) is not None]
+        out[k] = max(v) if v else None
+    return out
+
+
+def sse_read(port, method, path, token, body, out, started=None):
+    """One request whose answer is SSE: (event, id, time.monotonic()) of
+    each event appended to out as it arrives (comments skipped); started
+    is set at the first event.  Returns at done or error, or at the end
+    of the response."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        h = {"Authorization": "Bearer " + token,
+             "Accept": "text/event-stream"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        if r.status != 200:
+            raise RuntimeError("%s %s: %d %r" % (method, path, r.status,
+                                                 r.read()[:200]))
+        pending = b""
+        while True:
+            d = r.read1(65536)
+            t = time.monotonic()
+            if not d:
+                return
+            pending += d.replace(b"\r\n", b"\n")
+            while b"\n\n" in pending:
+                block, pending = pending.split(b"\n\n", 1)
+                ev, eid = None, None
+                for line in block.split(b"\n"):
+                    if line.startswith(b"event:"):
+                        ev = line[6:].strip().decode()
+                    elif line.startswith(b"id:"):
+                        eid = int(line[3:].strip())
+                if ev is None:
+                    continue
+                out.append((ev, eid, t))
+                if started is not None:
+                    started.set()
+                if ev in ("done", "error"):
+                    return
+    finally:
+        c.close()
+
+
+def conv_new(srv):
+    st, body = http_post(srv.port, "/api/conversations")
+    if st != 201:
+        raise RuntimeError("POST /api/conversations: %d %r" % (st, body))
+    j = json.loads(body)
+    return j["id"], j["token"]
+
+
+def http_post(port, path, timeout=10.0):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("POST", path, body=b"", headers={"Content-Length": "0"})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def follow_turn(turn_srv, follow_srv, n_follow):
+    """One turn on turn_srv with n_follow followers of its reply on
+    follow_srv (GET .../events, started once the turn's first event is
+    in).  Returns (the turn's events, [each follower's events])."""
+    conv, token = conv_new(turn_srv)
+    a, started, errs = [], threading.Event(), []
+    fs = [[] for _ in range(n_follow)]
+
+    def run(fn, *args):
+        try:
+            fn(*args)
+        except Exception as e:      # noqa: BLE001 (raised below)
+            errs.append(e)
+
+    ta = threading.Thread(target=run, args=(
+        sse_read, turn_srv.port, "POST",
+        "/api/conversations/%s/messages" % conv, token,
+        {"text": "Hello, I need help with a custody matter."}, a, started))
+    ta.start()
+    started.wait(30)
+    tf = [threading.Thread(target=run, args=(
+        sse_read, follow_srv.port, "GET", "/api/conversations/%s/events" %
+        conv, token, None, f)) for f in fs]
+    for th in tf:
+        th.start()
+    for th in [ta] + tf:
+        th.join(60)
+    if errs:
+        raise errs[0]
+    return a, fs
+
+
+def follow_lags(a, f):
+    """For each delta the turn's client got after the follower's first
+    event: the time until the follower had the same bytes (its first
+    delta whose end offset reaches this one's), in microseconds; and
+    the deltas the follower never got (0 when it got everything)."""
+    if not f:
+        return [], 1
+    t_follow = f[0][2]
+    fd = [(eid, t) for ev, eid, t in f if ev == "delta"]
+    lags, missing = [], 0
+    for ev, eid, t in a:
+        if ev != "delta" or t < t_follow:
+            continue
+        got = [tb for e, tb in fd if e >= eid]
+        if got:
+            lags.append(int(1e6 * (got[0] - t)))
+        else:
+            missing += 1
+    return lags, missing
+
+
+def follow_latency(turn_srv, follow_srv, turns):
+    lags, missing, errors = [], 0, 0
+    for _ in range(turns):
+        a, fs = follow_turn(turn_srv, follow_srv, 1)
+        if not a or a[-1][0] != "done" or not fs[0] or \
+                fs[0][-1][0] != "done":
+            errors += 1
+        x, m = follow_lags(a, fs[0])
+        lags.extend(x)
+        missing += m
+    return {"lag_us": dist(lags), "missing": missing, "errors": errors,
+            "turns": turns}
+
+
+def pg_commits(probe, dbname):
+    return probe.query("SELECT xact_commit FROM pg_stat_database WHERE "
+                       "datname = '%s'" % dbname)[0][0]
+
+
+# A backend reports its counts when it goes idle, at most once a second,
+# or 10 s after its last transaction (PostgreSQL's PGSTAT_IDLE_INTERVAL).
+PG_STATS_SETTLE = 11.0
+
+
+def follower_load(reaper, mock, cluster, probe, a, b, k):
+    """What k followers on node b add: one turn on a, without followers
+    and then with k; the database's committed transactions (every
+    statement outside db_begin is one) counted once the backends have
+    reported them, and the CPU of b and of the PostgreSQL server."""
+    out = {}
+    mock.set(tokens=120, delay=50, first=0, extract=0, chars=5, log=0)
+    for n in (0, k):
+        a.wait_no("intake-extract", 15)
+        time.sleep(PG_STATS_SETTLE)
+        c0 = pg_commits(probe, b.dbname)
+        sb, pb, rb = b.sample(), pg_sample(cluster), reaper.snapshot()
+        t0 = time.monotonic()
+        ev, fs = follow_turn(a, b, n)
+        wall = time.monotonic() - t0
+        sb2, pb2, rb2 = b.sample(), pg_sample(cluster), reaper.snapshot()
+        a.wait_no("intake-extract", 15)
+        time.sleep(PG_STATS_SETTLE)
+        c1 = pg_commits(probe, b.dbname)
+        t_turn = [t for e, _, t in ev if e == "turn"]
+        t_done = [t for e, _, t in ev if e == "done"]
+        out[n] = {"commits": c1 - c0, "wall_s": wall,
+                  "stream_s": (t_done[0] - t_turn[0]) if t_turn and t_done
+                  else wall,
+                  "b_cpu": sum(service_cpu(sb, sb2, {}, {}).values()),
+                  "pg_cpu": sum(service_cpu(pb, pb2, {}, {}).values()),
+                  "ok": sum(1 for f in fs if f and f[-1][0] == "done")}
+        log("followers: %d on node b: %d transactions committed, b's CPU "
+            "%.1f ms, PostgreSQL's %.1f ms over a %.1f s stream" % (
+                n, out[n]["commits"], 1000 * out[n]["b_cpu"],
+                1000 * out[n]["pg_cpu"], out[n]["stream_s"]))
+    z, w = out[0], out[k]
+    s = w["stream_s"]
+    out["per_follower"] = {
+        "queries_s": (w["commits"] - z["commits"]) / k / s,
+        "b_ms_s": 1000 * (w["b_cpu"] - z["b_cpu"]) / k / s,
+        "pg_ms_s": 1000 * (w["pg_cpu"] - z["pg_cpu"]) / k / s}
+    return out
+
+
+def pg_connect_cost(cluster, n):
+    """The server's CPU for one new connection that runs one query and
+    leaves (what each extractor process costs before its work): n of
+    them, one after the other, from the postmaster's reaped children."""
+    before = pg_sample(cluster)
+    pids = []
+    for _ in range(n):
+        w = PgWire(cluster, "postgres", pg_cluster.ROLE)
+        w.query("SELECT 1")
+        w.close()
+        pids.append(w.pid)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+            os.path.exists("/proc/%d" % p) for p in pids):
+        time.sleep(0.05)
+    time.sleep(0.2)
+    by = service_cpu(before, pg_sample(cluster), {}, {})
+    return 1000 * by.get("backends gone", 0.0) / n
+
+
+def merge_run(reaper, db, leads, merges):
+    p = reaper.run([os.path.join(BIN, "merge"), "-d", db, "-p", "32", "-m",
+                    str(merges), "-l", str(leads)], 120)
+    if p.returncode != 0:
+        raise RuntimeError("merge -d %s: %s" % (db.split("?")[0],
+                                                p.stderr[-300:]))
+    return json.loads(p.stdout.decode())
+
+
+def pg_connections(reaper, mock, cluster, probe, n):
+    """n streams of 3 s at once against one node (INTAKE_THREADS 256,
+    the default pool): the most connections of the programs
+    (application_name intake) PostgreSQL saw, sampled every 50 ms."""
+    mock.set(tokens=60, delay=50, first=0, extract=0, chars=5, log=0)
+    cluster.create_db("bench_conn")
+    srv = PgService(reaper, mock, cluster, "bench_conn", "a",
+                    {"INTAKE_THREADS": 256})
+    samples, stop = [], threading.Event()
+    q = ("SELECT count(*), count(*) FILTER (WHERE state <> 'idle') FROM "
+         "pg_stat_activity WHERE application_name = 'intake' AND datname = "
+         "'bench_conn'")
+
+    def sampler():
+        k = 0
+        while not stop.is_set():
+            conns, busy = probe.query(q)[0]
+            ext = srv.count("intake-extract") if k % 5 == 0 else None
+            samples.append((conns, busy, ext))
+            k += 1
+            stop.wait(0.05)
+
+    try:
+        srv.start()
+        run_load(reaper, ["-p", srv.port, "-c", 2, "-n", 4], 30)   # warm
+        srv.wait_landed(30)
+        srv.wait_no("intake-extract", 10)
+        idle = probe.query(q)[0][0]
+        th = threading.Thread(target=sampler, daemon=True)
+        th.start()
+        try:
+            r = run_load(reaper, ["-p", srv.port, "-c", n, "-n", n, "-k", 1,
+                                  "-R", 1000, "-T", 60], 120)
+            srv.wait_landed(60)
+        finally:
+            stop.set()
+            th.join()
+        peak = max(samples, key=lambda s: s[0])
+        res = {"n": n, "load": r, "idle": idle, "peak": peak[0],
+               "peak_busy": max(s[1] for s in samples),
+               "samples": len(samples),
+               "peak_extractors": max((s[2] for s in samples
+                                       if s[2] is not None), default=0),
+               "after": probe.query(q)[0][0], "jobs": srv.jobs()}
+        log("connections: %d streams, %d ok, errors %s; PostgreSQL "
+            "connections of the programs: %d idle before, peak %d (%d "
+            "busy at most), %d after; extractors at most %d (%d samples)" % (
+                n, r["ok"], r["errors"], idle, res["peak"],
+                res["peak_busy"], res["after"], res["peak_extractors"],
+                len(samples)))
+        return res
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+def m_pg(reaper, mock):
+    X = R["pg"] = {"load_start": os.getloadavg()}
+    t0 = time.monotonic()
+    try:
+        if pg_cluster is None:
+            raise RuntimeError("tests/pg_cluster.py is missing")
+        pg_cluster.bindir()             # the package
+        pg_cluster._server_user()       # as root, its postgres account
+        cluster = pg_cluster.start()    # stopped by start() if it fails
+    except Exception as e:              # noqa: BLE001 (said, not fatal)
+        X["absent"] = ("PostgreSQL cannot run here, no PostgreSQL figure "
+                       "(%s)" % str(e).strip()[:300])
+        NOTES_RUN.append(X["absent"])
+        log(X["absent"])
+        return
+    srvs = []
+    X["version"] = cluster.psql("postgres", "SHOW server_version").strip()
+    log("PostgreSQL %s cluster in %.1f s (%s)" % (
+        X["version"], time.monotonic() - t0, cluster.dir))
+    probe = PgWire(cluster, "postgres")
+    secs = 2 if QUICK else 5
+
+    def part(name, fn, need):
+        if left() < need:
+            NOTES_RUN.append("measure pg: %s skipped for time" % name)
+            return
+        try:
+            fn()
+        except Exception as e:      # noqa: BLE001 (reported)
+            X.setdefault("failed", {})[name] = str(e)
+            NOTES_RUN.append("measure pg (%s) failed: %s" % (name, e))
+            log("measure pg (%s) failed: %s" % (name, e))
+
+    def stop_all():
+        for s in srvs:
+            s.stop()
+            s.cleanup()
+        del srvs[:]
+
+    def tput():
+        mock.set(tokens=20, delay=0, first=0, extract=0, chars=5, log=0)
+        th = {"INTAKE_THREADS": 80}
+        cluster.create_db("bench_t1")
+        cluster.create_db("bench_t2")
+        runs = (("sqlite", lambda: [Service(reaper, mock, "intake", th,
+                                            "SQLite")], None),
+                ("pg1", lambda: [PgService(reaper, mock, cluster, "bench_t1",
+                                           "a", th, "PostgreSQL")], cluster),
+                ("pg2", lambda: [PgService(reaper, mock, cluster, "bench_t2",
+                                           n, th, "PostgreSQL node " + n)
+                                 for n in ("a", "b")], cluster))
+        X["tput"] = {}
+        try:
+            for key, make, cl in runs:
+                ss = make()
+                srvs.extend(ss)
+                for s in ss:
+                    s.start()
+                    run_load(reaper, ["-p", s.port, "-c", 4, "-n", 20], 30)
+                X["tput"][key] = nodes_throughput(reaper, ss, cl, 16, secs)
+                if key != "pg2":
+                    stop_all()
+        except Exception:
+            stop_all()
+            raise
+
+    def follow():
+        # The two nodes of the throughput run, and a SQLite node whose
+        # followers are on the same node (SQLite has no other).
+        mock.set(tokens=60, delay=50, first=0, extract=0, chars=5, log=0)
+        turns = 2 if QUICK else 5
+        lite = Service(reaper, mock, "intake", None, "SQLite")
+        try:
+            lite.start()
+            X["follow_sqlite"] = follow_latency(lite, lite, turns)
+        finally:
+            lite.stop()
+            lite.cleanup()
+        a, b = srvs
+        X["follow_pg"] = follow_latency(a, b, turns)
+        for key, what in (("follow_sqlite", "SQLite, same node"),
+                          ("follow_pg", "PostgreSQL, node a → node b")):
+            x = X[key]
+            log("follow latency, %s: p50 %s p99 %s max %s us over %d "
+                "deltas; %d never seen, %d turns failed" % (
+                    what, x["lag_us"]["p50"], x["lag_us"]["p99"],
+                    x["lag_us"]["max"], x["lag_us"]["n"], x["missing"],
+                    x["errors"]))
+        if left() > 80 and not QUICK:
+            X["follow_load"] = follower_load(reaper, mock, cluster, probe,
+                                             a, b, 10)
+        else:
+            NOTES_RUN.append("measure pg: the followers' database load "
+                             "was not measured (time or BENCH_QUICK)")
+
+    def dead():
+        mock.set(tokens=10, delay=0, first=0, extract=3000, log=0)
+        n = 100 if QUICK else 300
+        cluster.create_db("bench_dead")
+        X["dead"] = {}
+        for key in ("sqlite", "pg"):
+            if key == "sqlite" and "intake" in R.get("dead", {}) and \
+                    "load" in R["dead"]["intake"]:
+                X["dead"][key] = dict(R["dead"]["intake"], same=1)
+                continue
+            env = {"INTAKE_MAX_EXTRACTORS": 256}
+            srv = Service(reaper, mock, "intake", env) if key == "sqlite" \
+                else PgService(reaper, mock, cluster, "bench_dead", "a", env)
+            try:
+                srv.start()
+                r = run_load(reaper, ["-p", srv.port, "-c", 1, "-n", n,
+                                      "-r", 50, "-k", 10, "-T", 40], 90)
+                alive = srv.count("intake-extract")
+                X["dead"][key] = {"load": r, "extractors_alive": alive}
+                log("dead input %s: p50 %s p99 %s max %s us (to EOF p99 "
+                    "%s); %d extractors alive at the end; errors %s" % (
+                        key, r["dead_us"].get("p50"),
+                        r["dead_us"].get("p99"), r["dead_us"].get("max"),
+                        r["dead_eof_us"].get("p99"), alive, r["errors"]))
+            finally:
+                srv.stop()
+                srv.cleanup()
+
+    def merge():
+        tmp = tempfile.mkdtemp(prefix="intake-bench-merge-")
+        merges = 20 if QUICK else 50
+        X["merge"] = {}
+        try:
+            for leads in (1, 32):
+                name = "bench_merge%d" % leads
+                cluster.create_db(name)
+                for key, db in (("sqlite", os.path.join(tmp, name + ".db")),
+                                ("pg", cluster.uri(name))):
+                    r = merge_run(reaper, db, leads, merges)
+                    X["merge"][(key, leads)] = r
+                    log("merge %s, 32 extractors × %d on %d lead(s): tx p50 "
+                        "%d p99 %d max %d us, %d merges/s; lost %d, wrong "
+                        "fields %d, failed %d" % (
+                            key, merges, leads, r["tx_us"]["p50"],
+                            r["tx_us"]["p99"], r["tx_us"]["max"],
+                            r["per_s"], r["lost"], r["wrong_fields"],
+                            r["failed"]))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def conns():
+        X["conns"] = pg_connections(reaper, mock, cluster, probe,
+                                    100 if QUICK else 200)
+        X["connect_ms"] = pg_connect_cost(cluster, 100)
+        log("a new connection (connect, SELECT 1, leave): %.2f ms of the "
+            "server's CPU" % X["connect_ms"])
+
+    try:
+        part("throughput", tput, 90)
+        if len(srvs) == 2:
+            part("follow", follow, 60)
+        stop_all()
+        part("dead input", dead, 45)
+        part("merge", merge, 40)
+        part("connections", conns, 40)
+    finally:
+        stop_all()
+        probe.close()
+        cluster.stop()
+        X["load_end"] = os.getloadavg()
+        X["took_s"] = time.monotonic() - t0
+
+
+def report_pg(a, X):
+    """Measure pg's section."""
+    a("## PostgreSQL beside SQLite (measure pg, issue 14)")
+    a("")
+    if "absent" in X:
+        a(X["absent"] + ".")
+        a("")
+        return
+    a("A throwaway PostgreSQL %s cluster (tests/pg_cluster.py: initdb in a "
+      "temporary folder, Unix socket only, fsync and synchronous_commit "
+      "off, as the tests run it), each run on a fresh database; the "
+      "SQLite runs are measured in the same run, on the same mock and "
+      "load. Service CPU is every process of the service (lighttpd, "
+      "intake.fcgi, the extractors), as in measure 3; PostgreSQL's is the "
+      "postmaster and its backends (the bench's probes left out). The "
+      "machine is shared: load average %.2f when this measure began, %.2f "
+      "when it ended; it took %.0f s." % (
+          X.get("version", "?"), X["load_start"][0],
+          X.get("load_end", (0,))[0], X.get("took_s", 0)))
+    a("")
+    a("| figure | SQLite | PostgreSQL, one node | PostgreSQL, two nodes "
+      "| notes |")
+    a("|---|---|---|---|---|")
+    T = X.get("tput", {})
+    if T:
+        def cell(key, fn):
+            x = T.get(key)
+            return fn(x) if x else "–"
+        a("| turns/s at concurrency 16, zero-delay mock, counted until "
+          "every extraction landed | %s | %s | %s | two nodes: two "
+          "lighttpd + intake.fcgi (INTAKE_NODE a, b) on one database, two "
+          "load clients at 8 each; lost / errors: %s |" % tuple(
+              [cell(k, lambda x: "**%.0f**" % x["turns_s"])
+               for k in ("sqlite", "pg1", "pg2")] + [" / ".join(
+                   cell(k, lambda x: "%d, %d" % (
+                       x["lost"], sum(x["errors"].values())))
+                   for k in ("sqlite", "pg1", "pg2"))]))
+        a("| CPU per turn, the service (lighttpd, intake.fcgi, "
+          "extractors) | %s | %s | %s | |" % tuple(
+              cell(k, lambda x: "%.2f ms" % x["cpu_ms_turn"])
+              for k in ("sqlite", "pg1", "pg2")))
+        a("| CPU per turn, the PostgreSQL server | – | %s | %s | |" % tuple(
+            cell(k, lambda x: "%.2f ms" % x["pg_ms_turn"])
+            for k in ("pg1", "pg2")))
+        if "connect_ms" in X:
+            a("| … the server's CPU for one new connection (connect, one "
+              "query, leave; the mean of 100) | | %.2f ms | | each "
+              "extractor process makes one, and its first statement is "
+              "the schema check under an advisory lock |" % X["connect_ms"])
+        a("| **CPU per turn with the database** | %s | %s | %s | SQLite's "
+          "is inside the programs |" % tuple(
+              cell(k, lambda x: "**%.2f ms**" % (x["cpu_ms_turn"] +
+                                                 x["pg_ms_turn"]))
+              for k in ("sqlite", "pg1", "pg2")))
+        a("| extractor processes started per turn (each drains the jobs "
+          "pending when it is done; on PostgreSQL each has one "
+          "connection) | %s | %s | %s | |" % tuple(
+              cell(k, lambda x: "%.3f" % x["spawned_per_turn"])
+              for k in ("sqlite", "pg1", "pg2")))
+        a("| time to first delta at concurrency 16 (p50 / p99, ms) | %s | "
+          "%s | %s | two nodes: the worse client's |" % tuple(
+              cell(k, lambda x: "%s / %s" % (ms(x["ttfd_us"]["p50"]),
+                                             ms(x["ttfd_us"]["p99"])))
+              for k in ("sqlite", "pg1", "pg2")))
+    D = X.get("dead", {})
+    if D:
+        def dcell(key, fld="dead_us"):
+            x = D.get(key)
+            if not x or "load" not in x:
+                return "–"
+            d = x["load"][fld]
+            return "%s / %s / %s" % (ms(d.get("p50")), ms(d.get("p99")),
+                                     ms(d.get("max")))
+        errs = " / ".join("%d" % sum(D[k]["load"]["errors"].values())
+                          if k in D else "–" for k in ("sqlite", "pg"))
+        alive = " / ".join("%d" % D[k]["extractors_alive"] if k in D else
+                           "–" for k in ("sqlite", "pg"))
+        a("| dead input time (`done` → end of response; p50 / p99 / max, "
+          "ms), measure 1's load under lighttpd | %s | %s | | extraction "
+          "3 s; extractors alive at the end %s, errors %s%s |" % (
+              dcell("sqlite"), dcell("pg"), alive, errs,
+              " (SQLite: measure 1's figure)" if D.get("sqlite", {}).get(
+                  "same") else ""))
+        a("| `done` → connection closed (p50 / p99 / max, ms) | %s | %s | "
+          "| |" % (dcell("sqlite", "dead_eof_us"),
+                   dcell("pg", "dead_eof_us")))
+    M = X.get("merge", {})
+    for leads in (1, 32):
+        s, p = M.get(("sqlite", leads)), M.get(("pg", leads))
+        if not s and not p:
+            continue
+
+        def mcell(x):
+            if not x:
+                return "–"
+            return "%s / %s / %s; **%d/s**; %d lost, %d wrong" % (
+                ms(x["tx_us"]["p50"]), ms(x["tx_us"]["p99"]),
+                ms(x["tx_us"]["max"]), x["per_s"], x["lost"],
+                x["wrong_fields"])
+        a("| merge under contention: 32 extractor processes × %d merges on "
+          "%d lead(s) (bench/merge; transaction p50 / p99 / max ms; "
+          "merges/s) | %s | %s | | PostgreSQL: the conversation's advisory "
+          "lock (db_begin_for); SQLite: BEGIN IMMEDIATE |" % (
+              (s or p)["merges"], leads, mcell(s), mcell(p)))
+    C = X.get("conns")
+    if C:
+        errs = sum(C["load"]["errors"].values())
+        a("| connections: %d streams at once on one node (INTAKE_THREADS "
+          "256, INTAKE_DB_POOL 4), the programs' connections in "
+          "pg_stat_activity, sampled every 50 ms | | **peak %d** (%d "
+          "running a statement at most) | | %d before, %d after; at most "
+          "%d extractors alive (each its own process and pool); %d of %d "
+          "turns ok, **%d failed** %s |" % (
+              C["n"], C["peak"], C["peak_busy"], C["idle"], C["after"],
+              C["peak_extractors"], C["load"]["ok"], C["n"], errs,
+              C["load"]["errors"] if errs else ""))
+    fs, fp = X.get("follow_sqlite"), X.get("follow_pg")
+    if fs or fp:
+        def fcell(x):
+            if not x:
+                return "–"
+            d = x["lag_us"]
+            return "%s / %s / %s (%d deltas)" % (ms(d["p50"], 0),
+                                                 ms(d["p99"], 0),
+                                                 ms(d["max"], 0), d["n"])
+        a("| follow latency: a delta's arrival at the turn's client → the "
+          "same bytes at a follower's (p50 / p99 / max, ms), mock at 20 "
+          "tokens/s | %s (follower on the same node) | | %s (turn on a, "
+          "follower on b) | polling: saves every 250 ms, a peek every "
+          "100 ms; never seen %s, failed turns %s |" % (
+              fcell(fs), fcell(fp),
+              " / ".join(str(x["missing"]) if x else "–" for x in (fs, fp)),
+              " / ".join(str(x["errors"]) if x else "–" for x in (fs, fp))))
+    L = X.get("follow_load")
+    if L:
+        pf = L["per_follower"]
+        k = [n for n in L if n not in (0, "per_follower")][0]
+        a("| a follower's database load, polling (%d followers on b of a "
+          "%.1f s stream on a, against none) | | | **%.1f queries/s**; "
+          "%.2f ms/s of PostgreSQL CPU, %.2f ms/s of b's | committed "
+          "transactions %d with %d followers, %d without |" % (
+              k, L[k]["stream_s"], pf["queries_s"], pf["pg_ms_s"],
+              pf["b_ms_s"], L[k]["commits"], k, L[0]["commits"]))
+    a("")
+    if X.get("failed"):
+        for k, v in sorted(X["failed"].items()):
+            a("- measure pg, %s: **failed**: %s" % (k, v[:300]))
+        a("")
+    if T:
+        a("CPU per turn by process (ms): %s. PostgreSQL's: \"backends "
+          "gone\" is what the postmaster's reaped children used, the "
+          "backends of connections closed during the run: the "
+          "extractors' (one connection per extractor process, serving "
+          "every job it drains, its start included); \"backends live\" "
+          "its children still running (the web nodes' pools, the "
+          "server's own workers)." % "; ".join(
+              "%s: %s" % (k, ", ".join("%s %.2f" % (c, 1000 * v / max(
+                  T[k]["turns"], 1)) for c, v in sorted(
+                      list(T[k]["cpu"].items()) + [
+                          ("PostgreSQL " + p, v) for p, v in
+                          T[k].get("pg_cpu", {}).items()],
+                      key=lambda kv: -kv[1])))
+              for k in ("sqlite", "pg1", "pg2") if k in T))
+        a("")
+
+
+# --------------------------------------------------------------------------
 # the report
 
 def ms(us, nd=2):
@@ -1809,6 +2663,8 @@ def report(mach, elapsed):
     a("")
     if "notify" in R:
         report_notify(a, R["notify"])
+    if "pg" in R:
+        report_pg(a, R["pg"])
 
     # details
     if "tput" in R:
@@ -1887,22 +2743,23 @@ def main():
                  (8, m8_notify, (reaper, mock)),
                  (3, m3_throughput, (reaper, mock)),
                  (4, m4_streams, (reaper, mock)),
-                 (7, m7_backlog, (reaper, mock))]
+                 (7, m7_backlog, (reaper, mock)),
+                 ("pg", m_pg, (reaper, mock))]
         for n, fn, args in steps:
             if not want(n):
                 continue
             if left() < 30:
-                NOTES_RUN.append("measure %d skipped: out of time" % n)
+                NOTES_RUN.append("measure %s skipped: out of time" % n)
                 continue
             try:
                 fn(*args)
             except KeyboardInterrupt as e:
-                NOTES_RUN.append("stopped during measure %d (%s)" % (n, e))
+                NOTES_RUN.append("stopped during measure %s (%s)" % (n, e))
                 log("stopped: %s" % e)
                 break
             except Exception as e:
-                NOTES_RUN.append("measure %d failed: %s" % (n, e))
-                log("measure %d failed: %s" % (n, e))
+                NOTES_RUN.append("measure %s failed: %s" % (n, e))
+                log("measure %s failed: %s" % (n, e))
     finally:
         signal.alarm(0)
         if mock is not None:

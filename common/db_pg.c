@@ -831,38 +831,60 @@ pg_close(struct db *db)
 	free(d);
 }
 
+/* The schema's version (0: no schema yet), or -1 (logged). */
+static int
+pg_schema_version(struct db *db)
+{
+	struct db_stmt	*st;
+	int		 v = -1;
+
+	if ((st = pg_prepare(db, "SELECT CASE WHEN to_regclass("
+	    "'schema_version') IS NULL THEN 0 ELSE 1 END")) == NULL)
+		return -1;
+	if (pg_step(st) == DB_ROW)
+		v = (int)pg_column_int64(st, 0);
+	pg_finalize(st);
+	if (v != 1)
+		return v;
+	if ((st = pg_prepare(db, "SELECT max(version) FROM "
+	    "schema_version")) == NULL)
+		return -1;
+	v = pg_step(st) == DB_ROW ? (int)pg_column_int64(st, 0) : -1;
+	pg_finalize(st);
+	return v;
+}
+
 /*
- * Create or migrate the schema, once per process: under an advisory
- * lock, so nodes starting together apply it once.  0, or -1 (logged).
+ * Create or migrate the schema, once per process.  A schema already at
+ * this build's version is read and left (every extractor process opens
+ * the database: it takes no lock for that); else under an advisory lock,
+ * so nodes starting together apply it once.  0, or -1 (logged).
  */
 static int
 pg_migrate(struct db *db)
 {
-	struct db_stmt	*st;
 	char		 sql[128];
-	int		 v = 0, i, rc = -1;
+	int		 v, i;
 
 	if (pool.migrated)
 		return 0;
+	if ((v = pg_schema_version(db)) == db_schema_version()) {
+		pool.migrated = 1;
+		return 0;
+	}
+	if (v == -1) {
+		log_warnx("database: %s", pg_db(db)->err);
+		return -1;
+	}
 	if (pg_begin(db, db->wait_ms) != 0) {
 		log_warnx("database: %s", pg_db(db)->err);
 		return -1;
 	}
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d)",
 	    PG_MIGRATE_LOCK);
+	/* Read again inside the lock: another node may have migrated. */
 	if (pg_exec(db, sql, "migrate") == -1 ||
-	    (st = pg_prepare(db, "SELECT CASE WHEN to_regclass("
-	    "'schema_version') IS NULL THEN 0 ELSE 1 END")) == NULL)
-		goto out;
-	if (pg_step(st) == DB_ROW && pg_column_int64(st, 0) == 1) {
-		pg_finalize(st);
-		if ((st = pg_prepare(db, "SELECT max(version) FROM "
-		    "schema_version")) == NULL)
-			goto out;
-		v = pg_step(st) == DB_ROW ? (int)pg_column_int64(st, 0) : -1;
-	}
-	pg_finalize(st);
-	if (v == -1)
+	    (v = pg_schema_version(db)) == -1)
 		goto out;
 	if (v > db_schema_version()) {
 		log_warnx("database schema %d is newer than this program's %d",
@@ -887,7 +909,7 @@ pg_migrate(struct db *db)
 	return 0;
 out:
 	pg_rollback(db);
-	return rc;
+	return -1;
 }
 
 static const struct db_ops pg_ops = {
