@@ -29,6 +29,7 @@
 #include "checks_run.h"
 #include "db.h"
 #include "paths.h"
+#include "util.h"
 
 #define NAME_MAX_LEN	64
 
@@ -243,6 +244,29 @@ checks_libraries(struct checks *cs, const struct config *cfg, int loaded)
 	    PQlibVersion() % 10000);
 }
 
+/*
+ * A PostgreSQL database: reached, and its schema made or migrated (what
+ * a request would do), or why not.  The URI is never shown: it may hold
+ * a password; libpq's reason (the host, the port, what refused) is
+ * logged by db_open, on the line above.
+ */
+static void
+checks_postgres(struct checks *cs, const struct config *cfg)
+{
+	struct db	*db;
+
+	if ((db = db_open(cfg->db, cfg->busy_timeout_ms)) == NULL) {
+		checks_add(cs, CHECKS_PROBLEM, "Database: the PostgreSQL "
+		    "database INTAKE_DB names cannot be reached or its tables "
+		    "made (the line above says why; the URI is not shown: it "
+		    "may hold a password)");
+		return;
+	}
+	checks_add(cs, CHECKS_OK, "Database: %s, schema %d, node %s",
+	    db_version(db), db_schema_version(), util_node());
+	db_close(db);
+}
+
 void
 checks_run(struct checks *cs, const struct config *cfg, const char *load_err,
     enum checks_prog prog, const char *docroot)
@@ -273,8 +297,7 @@ checks_run(struct checks *cs, const struct config *cfg, const char *load_err,
 	checks_configuration(cs, cfg, load_err, exe, &who);
 	/* A PostgreSQL database is the server's: no file to look at. */
 	if (db_engine_of(cfg->db) == DB_POSTGRES)
-		checks_add(cs, CHECKS_OK, "Database: PostgreSQL (INTAKE_DB is "
-		    "a postgresql:// URI; not shown: it may hold a password)");
+		checks_postgres(cs, cfg);
 	else {
 		checks_database(cs, db, &who);
 		checks_web(cs, db, docroot, self_dir);
