@@ -157,12 +157,13 @@ test:
 install: all
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/www \
 	    $(DESTDIR)$(SHAREDIR)/www/errors $(DESTDIR)$(SHAREDIR)/sql \
-	    $(DESTDIR)$(SHAREDIR)/examples
+	    $(DESTDIR)$(SHAREDIR)/sql/pg $(DESTDIR)$(SHAREDIR)/examples
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(filter-out www/errors,$(wildcard www/*)) \
 	    $(DESTDIR)$(SHAREDIR)/www/
 	install -m 0644 www/errors/* $(DESTDIR)$(SHAREDIR)/www/errors/
 	install -m 0644 $(SQL_SRC) $(DESTDIR)$(SHAREDIR)/sql/
+	install -m 0644 $(PG_SQL_SRC) $(DESTDIR)$(SHAREDIR)/sql/pg/
 	install -m 0644 examples/lighttpd.conf examples/apache-fcgid.conf \
 	    examples/apache-proxy-fcgi.conf examples/htaccess \
 	    examples/htaccess-cgi examples/intake.service \

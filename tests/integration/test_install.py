@@ -161,16 +161,22 @@ class Install(unittest.TestCase):
                                             shallow=False), rel)
 
     def test_sql_0644_and_whole(self):
-        sql = os.path.join(self.share, "sql")
-        want = sorted(os.path.basename(p) for p in
-                      glob.glob(os.path.join(TOP, "sql", "*.sql")))
-        self.assertIn("schema.sql", want)
-        self.assertEqual(sorted(os.listdir(sql)), want)
-        for name in want:
-            p = os.path.join(sql, name)
-            self.assertEqual(mode(p), 0o644, "%s is %o" % (name, mode(p)))
-            self.assertTrue(filecmp.cmp(p, os.path.join(TOP, "sql", name),
-                                        shallow=False), name)
+        # SQLite's schema in sql/, PostgreSQL's in sql/pg/.
+        for sub in ("", "pg"):
+            sql = os.path.join(self.share, "sql", sub)
+            want = sorted(os.path.basename(p) for p in
+                          glob.glob(os.path.join(TOP, "sql", sub, "*.sql")))
+            self.assertIn("schema.sql", want)
+            self.assertEqual(mode(sql), 0o755, "sql/%s" % sub)
+            self.assertEqual(sorted(os.listdir(sql)),
+                             sorted(want + (["pg"] if sub == "" else [])))
+            for name in want:
+                p = os.path.join(sql, name)
+                self.assertEqual(mode(p), 0o644, "%s is %o" % (name,
+                                                               mode(p)))
+                self.assertTrue(filecmp.cmp(p, os.path.join(TOP, "sql",
+                                                            sub, name),
+                                            shallow=False), name)
 
     def test_examples_modes(self):
         ex = os.path.join(self.share, "examples")
