@@ -334,6 +334,49 @@ def open_post(srv, conv, token, text):
     return sock, body
 
 
+SECRET = "pw-" + base64.urlsafe_b64encode(os.urandom(12)).decode()
+
+
+class SecretTests(NodesTestCase):
+    """A password in INTAKE_DB (libpq takes it in the URI; the test
+    cluster trusts the socket, so any password does) never reaches a
+    log, an answer or --check: not while serving, not when the database
+    cannot be reached."""
+
+    @classmethod
+    def before_start(cls):
+        for srv in (cls.a, cls.b):
+            srv.env["INTAKE_DB"] = srv.db_uri + "&password=" + SECRET
+
+    def check_output(self, env):
+        r = subprocess.run([os.path.join(harness.BUILD_DIR, "intake.fcgi"),
+                            "--check"], env=env, capture_output=True,
+                           timeout=60)
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        self.assertNotIn(SECRET, out)
+        return out
+
+    def test_no_password_anywhere(self):
+        conv, token = self.a.create_conversation()
+        r, events = self.b.turn(conv, token, "My name is Jane Roe.")
+        self.assertEqual(events[-1].event, "done")
+        for srv in (self.a, self.b):
+            status, _, body = srv.call("GET", "/api/health",
+                                       headers={"Authorization":
+                                                "Bearer " + ADMIN})
+            self.assertNotIn(SECRET.encode(), body)
+        out = self.check_output(self.a.env)
+        self.assertIn("Database: PostgreSQL", out)
+        # A database that is not there: libpq's reason, no URI.
+        bad = dict(self.a.env, INTAKE_DB=self.a.env["INTAKE_DB"].replace(
+            "postgresql:///", "postgresql:///no_such_db_"))
+        out = self.check_output(bad)
+        self.assertIn("problem: Database", out)
+        self.assertIn("no_such_db_", out, "libpq's reason is not said")
+        for srv in (self.a, self.b):
+            self.assertNotIn(SECRET, srv.log_text(), srv.name)
+
+
 class SharedLimitTests(NodesTestCase):
     """The per-address limits are counted in the database, so they hold
     across nodes: an address that spreads its requests over both nodes
