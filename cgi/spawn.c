@@ -230,14 +230,14 @@ spawn_extractor(struct db *db, const struct config *cfg, const char *conv_id,
 		return;
 	switch (jobs_claim_turn(db, conv_id, turn, cfg->max_extractors,
 	    cfg->stale_ms, &id)) {
-	case 1:
+	case CLAIMED:
 		if (spawn_job(id) == -1)
 			jobs_unclaim(db, id);
 		break;
-	case 0:
+	case CLAIM_NONE:
 		/* The cap is full: a running extractor drains it. */
 		break;
-	default:
+	case CLAIM_ERROR:
 		log_warnx("extractor: job of %s turn %d left pending",
 		    conv_id, turn);
 		break;

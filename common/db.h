@@ -45,6 +45,14 @@ struct db_stmt;
  */
 #define DB_SKIP_LOCKED	" FOR UPDATE SKIP LOCKED"
 
+/* What a claim (a job, a notification) found. */
+enum claim_rc {
+	CLAIMED,		/* taken: the caller's now */
+	CLAIM_NONE,		/* nothing to take: none due, the cap full, or
+				   another has it */
+	CLAIM_ERROR,		/* logged */
+};
+
 /* Now, as every time column holds it (ISO 8601 UTC, milliseconds). */
 #define DB_NOW	"strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 

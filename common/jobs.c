@@ -144,7 +144,14 @@ out:
 	return db_commit(db) == -1 ? -1 : rc;
 }
 
-int
+/* A claim's 1 / 0 / -1 (jobs_claim, jobs_returning) as the callers'. */
+static enum claim_rc
+jobs_claim_rc(int rc)
+{
+	return rc == 1 ? CLAIMED : rc == 0 ? CLAIM_NONE : CLAIM_ERROR;
+}
+
+enum claim_rc
 jobs_claim_turn(struct db *db, const char *conv_id, int turn, long cap,
     long stale_ms, int64_t *id)
 {
@@ -164,7 +171,7 @@ jobs_claim_turn(struct db *db, const char *conv_id, int turn, long cap,
 	}
 	rc = jobs_claim(db, st, cap, stale_ms, &j, "jobs_claim_turn");
 	*id = j.id;
-	return rc;
+	return jobs_claim_rc(rc);
 }
 
 int
@@ -182,7 +189,7 @@ jobs_unclaim(struct db *db, int64_t id)
 	return jobs_step(db, st, "jobs_unclaim") == -1 ? -1 : 0;
 }
 
-int
+enum claim_rc
 jobs_attach(struct db *db, int64_t id, long pid, int64_t start, struct job *j)
 {
 	struct db_stmt	*st;
@@ -200,10 +207,10 @@ jobs_attach(struct db *db, int64_t id, long pid, int64_t start, struct job *j)
 	db_bind_int64(st, 3, id);
 	rc = jobs_returning(db, st, j, "jobs_attach");
 	db_finalize(st);
-	return rc;
+	return jobs_claim_rc(rc);
 }
 
-int
+enum claim_rc
 jobs_claim_next(struct db *db, long pid, int64_t start, long cap,
     long stale_ms, struct job *j)
 {
@@ -223,7 +230,8 @@ jobs_claim_next(struct db *db, long pid, int64_t start, long cap,
 		db_bind_int64(st, 3, util_wall_ms());
 		db_bind_text(st, 4, util_node(), -1);
 	}
-	return jobs_claim(db, st, cap, stale_ms, j, "jobs_claim_next");
+	return jobs_claim_rc(jobs_claim(db, st, cap, stale_ms, j,
+	    "jobs_claim_next"));
 }
 
 int

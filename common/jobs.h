@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-struct db;
+#include "db.h"
 
 
 #define JOBS_TRIES_MAX	3
@@ -31,30 +31,30 @@ int	jobs_add(struct db *, const char *conv_id, int turn);
 /*
  * Claim the turn's pending job for a new extractor, if fewer than cap
  * run (jobs of extractors that died, or never attached within stale_ms,
- * do not count: they are made pending again).  Returns 1 with *id set, 0
- * when the cap is full or the job is not pending (someone else has it),
- * -1 on error.
+ * do not count: they are made pending again).  CLAIMED with *id set;
+ * CLAIM_NONE when the cap is full or the job is not pending (someone
+ * else has it).
  */
-int	jobs_claim_turn(struct db *, const char *conv_id, int turn, long cap,
-	    long stale_ms, int64_t *id);
+enum claim_rc	jobs_claim_turn(struct db *, const char *conv_id, int turn,
+		    long cap, long stale_ms, int64_t *id);
 
 /* Give a claimed job back (its extractor could not be started). */
 int	jobs_unclaim(struct db *, int64_t id);
 
 /*
  * The extractor takes the job it was started for: records its pid.
- * Returns 1 with j filled, 0 when the job is not running unowned (or
- * already ours), -1 on error.
+ * CLAIMED with j filled; CLAIM_NONE when the job is not running unowned
+ * (or already ours).
  */
-int	jobs_attach(struct db *, int64_t id, long pid, int64_t start,
-	    struct job *j);
+enum claim_rc	jobs_attach(struct db *, int64_t id, long pid,
+		    int64_t start, struct job *j);
 
 /*
- * Claim the oldest pending job for pid if fewer than cap run.  1 with j
- * filled, 0 when there is none or the cap is full, -1 on error.
+ * Claim the oldest pending job for pid if fewer than cap run: CLAIMED
+ * with j filled, CLAIM_NONE when there is none or the cap is full.
  */
-int	jobs_claim_next(struct db *, long pid, int64_t start, long cap,
-	    long stale_ms, struct job *j);
+enum claim_rc	jobs_claim_next(struct db *, long pid, int64_t start,
+		    long cap, long stale_ms, struct job *j);
 
 /* The job ended: done, or failed with a reason (tries counted). */
 int	jobs_done(struct db *, int64_t id);

@@ -157,20 +157,21 @@ notify_any(struct db *db, int64_t now)
 	return rc;
 }
 
-int
+enum claim_rc
 notify_claim(struct db *db, const char *owner, long lease_ms, struct notice *n)
 {
 	struct db_stmt	*st = NULL;
 	const char	*target;
 	int64_t		 now = util_wall_ms();
-	int		 step, rc = -1;
+	enum claim_rc	 rc = CLAIM_ERROR;
+	int		 step;
 
 	/* Most calls find nothing: a read says so without taking the
 	   write lock (the extractor asks after every job). */
 	if ((step = notify_any(db, now)) != 1)
-		return step;
+		return step == 0 ? CLAIM_NONE : CLAIM_ERROR;
 	if (db_begin(db) == -1)
-		return -1;
+		return CLAIM_ERROR;
 #define CLAIM_SQL(lock) "SELECT id, conversation_id, type, target, " \
 	    "attempts, tries, event_at FROM notifications n WHERE " \
 	    NOTIFY_CLAIMABLE " ORDER BY due_at, created_at LIMIT 1" lock
@@ -180,7 +181,7 @@ notify_claim(struct db *db, const char *owner, long lease_ms, struct notice *n)
 #undef CLAIM_SQL
 	db_bind_int64(st, 1, now);
 	if ((step = db_step(st)) == DB_DONE) {
-		rc = 0;
+		rc = CLAIM_NONE;
 		goto out;
 	}
 	if (step != DB_ROW)
@@ -209,12 +210,12 @@ notify_claim(struct db *db, const char *owner, long lease_ms, struct notice *n)
 	db_bind_text(st, 3, n->id, -1);
 	if (db_step(st) != DB_DONE)
 		goto out;
-	rc = 1;
+	rc = CLAIMED;
 out:
 	db_finalize(st);
-	if (rc == 1 && db_commit(db) == -1)
-		rc = -1;
-	else if (rc != 1)
+	if (rc == CLAIMED && db_commit(db) == -1)
+		rc = CLAIM_ERROR;
+	else if (rc != CLAIMED)
 		db_rollback(db);
 	return rc;
 }
@@ -440,15 +441,16 @@ notify_send_due(struct db *db, const struct config *cfg, int max)
 	char		 owner[48], err[256];
 	long		 pid = (long)getpid();
 	long long	 start = (long long)util_proc_start(pid);
-	int		 sent = 0, got;
+	enum claim_rc	 got;
+	int		 sent = 0;
 
 	while (sent < max) {
 		/* Unique per claim: pid, its start (pids are reused), count. */
 		snprintf(owner, sizeof(owner), "%ld.%lld.%u", pid, start,
 		    ++seq);
 		if ((got = notify_claim(db, owner, cfg->notify_timeout_ms +
-		    NOTIFY_LEASE_SLACK_MS, &n)) != 1)
-			return got == 0 ? sent : -1;
+		    NOTIFY_LEASE_SLACK_MS, &n)) != CLAIMED)
+			return got == CLAIM_NONE ? sent : -1;
 		if (notify_try(db, cfg, &n, err, sizeof(err)) == -1)
 			return -1;
 		sent++;

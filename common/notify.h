@@ -19,7 +19,7 @@
 #include "config.h"
 #include "ready.h"
 
-struct db;
+#include "db.h"
 
 enum notify_target {
 	NOTIFY_EMAIL,
@@ -56,9 +56,9 @@ struct notice {
 /*
  * Claim the next due row (pending, due, lease free or expired; a
  * lead.updated waits while its lead's lead.ready for the same target is
- * pending) for lease_ms.  1 with n filled, 0 when none is due, -1.
+ * pending) for lease_ms: n filled when CLAIMED.
  */
-int	notify_claim(struct db *, const char *owner, long lease_ms,
+enum claim_rc	notify_claim(struct db *, const char *owner, long lease_ms,
 	    struct notice *n);
 
 /*

@@ -144,7 +144,7 @@ drain(struct db *db, const struct config *cfg, long pid, int64_t start,
 	if (reclaimed != NULL && n > 0)
 		*reclaimed += n;
 	while (jobs_claim_next(db, pid, start, cfg->max_extractors,
-	    cfg->stale_ms, &j) == 1) {
+	    cfg->stale_ms, &j) == CLAIMED) {
 		ran++;
 		if (job_do(db, cfg, &j) == -1)
 			break;
@@ -362,7 +362,7 @@ main(int argc, char *argv[])
 			rc = usage(stderr, 2);
 			goto done;
 		}
-		if (jobs_attach(db, id, pid, start, &j) == 1) {
+		if (jobs_attach(db, id, pid, start, &j) == CLAIMED) {
 			if (job_do(db, &cfg, &j) == -1) {
 				rc = 1;
 				goto done;

@@ -268,9 +268,9 @@ test_null_columns(void)
 
 	/* A job of no conversation is an error, not "(null)". */
 	memset(&j, 0, sizeof(j));
-	n = jobs_attach(db, 7, (long)getpid(), 1, &j);
-	CHECK(n == -1, "jobs_attach of a job with no conversation: rc %d, "
-	    "conv_id \"%s\"", n, j.conv_id);
+	n = (int)jobs_attach(db, 7, (long)getpid(), 1, &j);
+	CHECK(n == CLAIM_ERROR, "jobs_attach of a job with no conversation: "
+	    "rc %d, conv_id \"%s\"", n, j.conv_id);
 	CHECK(strstr(j.conv_id, "null") == NULL, "conv_id \"%s\"", j.conv_id);
 	db_close(db);
 	unlink(path);

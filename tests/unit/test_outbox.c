@@ -76,9 +76,9 @@ test_queue_and_join(void)
 	    q_int("SELECT count(*) FROM notifications WHERE type = "
 	    "'lead.updated'", NULL) == 0, "a change joins the waiting ready");
 
-	CHECK(notify_claim(db, "A", 60000, &a) == 1, "claim one");
-	CHECK(notify_claim(db, "B", 60000, &b) == 1, "claim the other");
-	CHECK(notify_claim(db, "C", 60000, &c) == 0, "nothing left to claim");
+	CHECK(notify_claim(db, "A", 60000, &a) == CLAIMED, "claim one");
+	CHECK(notify_claim(db, "B", 60000, &b) == CLAIMED, "claim the other");
+	CHECK(notify_claim(db, "C", 60000, &c) == CLAIM_NONE, "nothing left to claim");
 	CHECK(strcmp(a.type, "lead.ready") == 0 && a.attempts == 1 &&
 	    a.tries == 1 && strcmp(a.id, b.id) != 0 && a.target != b.target,
 	    "two claims, two rows");
@@ -103,7 +103,7 @@ test_queue_and_join(void)
 	CHECK(notify_record(db, &cfg, &b, "the webhook answered HTTP 500") ==
 	    0, "record b failed");
 	all_due();
-	CHECK(notify_claim(db, "D", 60000, &c) == 1 && strcmp(c.type,
+	CHECK(notify_claim(db, "D", 60000, &c) == CLAIMED && strcmp(c.type,
 	    b.type) == 0 && c.target == b.target && c.tries == 2 &&
 	    c.attempts == 2, "b's target: its lead.ready again, try 2");
 	CHECK(notify_record(db, &cfg, &c, NULL) == 0, "record c sent");
@@ -111,11 +111,11 @@ test_queue_and_join(void)
 	   for the webhook: c, its second try, read the lead after the
 	   change, so the change is in what it sent. */
 	all_due();
-	CHECK(notify_claim(db, "E", 60000, &a) == 1 &&
+	CHECK(notify_claim(db, "E", 60000, &a) == CLAIMED &&
 	    strcmp(a.type, "lead.updated") == 0 && a.target == NOTIFY_EMAIL,
 	    "the email update claimed");
 	CHECK(notify_record(db, &cfg, &a, NULL) == 0, "update sent");
-	CHECK(notify_claim(db, "F", 60000, &a) == 0, "all sent");
+	CHECK(notify_claim(db, "F", 60000, &a) == CLAIM_NONE, "all sent");
 }
 
 static void
@@ -137,10 +137,10 @@ test_update_waits_for_ready(void)
 	    q_int("SELECT count(*) FROM notifications WHERE status = "
 	    "'failed'", NULL) == 1, "another id: nothing");
 	CHECK(notify_retry_failed(db, NULL, NULL) == 1, "retry all failed");
-	CHECK(notify_claim(db, "G", 60000, &n) == 1 &&
+	CHECK(notify_claim(db, "G", 60000, &n) == CLAIMED &&
 	    strcmp(n.type, "lead.ready") == 0 && n.tries == 1 &&
 	    n.attempts == 1, "the ready first, its tries afresh");
-	CHECK(notify_claim(db, "H", 60000, &n) == 0,
+	CHECK(notify_claim(db, "H", 60000, &n) == CLAIM_NONE,
 	    "the update waits while the ready is out");
 	db_exec(db, "DELETE FROM notifications WHERE conversation_id = 'c2'",
 	    "test");
@@ -160,7 +160,7 @@ test_backoff_to_failed(void)
 	/* Backoff "60,60": three tries, then failed. */
 	for (i = 1; i <= 3; i++) {
 		all_due();
-		CHECK(notify_claim(db, "K", 60000, &n) == 1 && n.tries == i,
+		CHECK(notify_claim(db, "K", 60000, &n) == CLAIMED && n.tries == i,
 		    "try %d claimed", i);
 		CHECK(notify_record(db, &cfg, &n, "mail server refused: 451")
 		    == 0, "try %d recorded", i);
@@ -170,7 +170,7 @@ test_backoff_to_failed(void)
 			    "id = ?1", (long long)util_wall_ms() + 50000);
 			CHECK(q_int(sql, n.id) == 1,
 			    "try %d: pending, due after its wait", i);
-			CHECK(notify_claim(db, "L", 60000, &n) == 0,
+			CHECK(notify_claim(db, "L", 60000, &n) == CLAIM_NONE,
 			    "not due during the wait");
 			CHECK(notify_stranded(db) == 0, "waiting is not "
 			    "stranded");
@@ -184,7 +184,7 @@ test_backoff_to_failed(void)
 	    notify_exists(db, "c3", "msg_nope") == 0, "exists");
 	CHECK(notify_retry_failed(db, "c3", n.id) == 1, "sent again");
 	CHECK(notify_stranded(db) == 1, "due with no sender: stranded");
-	CHECK(notify_claim(db, "M", 60000, &n) == 1 && n.tries == 1 &&
+	CHECK(notify_claim(db, "M", 60000, &n) == CLAIMED && n.tries == 1 &&
 	    n.attempts == 4, "tries afresh, attempts go on");
 	CHECK(notify_record(db, &cfg, &n, NULL) == 0, "sent");
 	CHECK(notify_retry_failed(db, "c3", n.id) == 0, "a sent row is not "
@@ -200,13 +200,13 @@ test_lease_lost(void)
 	CHECK(store_conv_create(db, "c4", "t", NULL) == 0, "conv c4");
 	cfg.notify_targets = CONFIG_TARGET_WEBHOOK;
 	CHECK(notify_queue(db, &cfg, "c4", READY_ANNOUNCE) == 0, "announce");
-	CHECK(notify_claim(db, "A", 60000, &a) == 1, "A claims");
-	CHECK(notify_claim(db, "B", 60000, &b) == 0, "B cannot while A's "
+	CHECK(notify_claim(db, "A", 60000, &a) == CLAIMED, "A claims");
+	CHECK(notify_claim(db, "B", 60000, &b) == CLAIM_NONE, "B cannot while A's "
 	    "lease lives");
 	/* A was killed (or is slow): its lease runs out. */
 	db_exec(db, "UPDATE notifications SET lease_until = 1", "test");
 	CHECK(notify_stranded(db) == 1, "an expired lease: stranded");
-	CHECK(notify_claim(db, "B", 60000, &b) == 1 && strcmp(a.id, b.id) ==
+	CHECK(notify_claim(db, "B", 60000, &b) == CLAIMED && strcmp(a.id, b.id) ==
 	    0 && b.attempts == 2, "B takes the same row, same id");
 	CHECK(notify_record(db, &cfg, &a, "too late") == 0 &&
 	    q_int("SELECT lease_owner = 'B' AND last_error IS NULL FROM "
