@@ -134,7 +134,8 @@ bench:
 
 # The shared-host bundle (DESIGN.md, "Shared-hosting bundle"): optimised
 # programs that carry libfcgi, jansson and SQLite inside (shared hosts
-# lack them) and load only libcurl and the C library; then
+# lack them) and load only libcurl and the C library, built without
+# PostgreSQL (one machine: SQLite; no libpq to load there); then
 # scripts/shared-host.sh lays out public_html/ and intake/ in
 # SHARED_HOST_OUT.  HOME_DIR=/home/ACCOUNT writes the account's path into
 # the crontab line (else it says $HOME, which cron sets).
@@ -145,7 +146,8 @@ STATIC_LDLIBS	 = -Wl,--as-needed -Wl,-Bstatic -lfcgi -ljansson -lsqlite3 \
 		   -Wl,-Bdynamic -lcurl -lcrypto -lm -lpthread -ldl
 shared-host:
 	@$(MAKE) --no-print-directory BUILD=$(SHARED_HOST_OBJ) \
-	    CFLAGS="-O2 -DNDEBUG" LDFLAGS= LDLIBS="$(STATIC_LDLIBS)" all
+	    CFLAGS="-O2 -DNDEBUG -DINTAKE_NO_POSTGRES" LDFLAGS= \
+	    LDLIBS="$(STATIC_LDLIBS)" all
 	@scripts/shared-host.sh $(SHARED_HOST_OBJ) $(SHARED_HOST_OUT) $(HOME_DIR)
 
 test:

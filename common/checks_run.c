@@ -23,7 +23,9 @@
 #endif
 
 #include <curl/curl.h>
+#ifndef INTAKE_NO_POSTGRES
 #include <libpq-fe.h>
+#endif
 #include <sqlite3.h>
 
 #include "checks_run.h"
@@ -240,8 +242,12 @@ checks_libraries(struct checks *cs, const struct config *cfg, int loaded)
 	checks_add(cs, CHECKS_OK, "C library: glibc %s", gnu_get_libc_version());
 #endif
 	checks_add(cs, CHECKS_OK, "SQLite %s", sqlite3_libversion());
+#ifdef INTAKE_NO_POSTGRES
+	checks_add(cs, CHECKS_OK, "libpq: not in this build (SQLite only)");
+#else
 	checks_add(cs, CHECKS_OK, "libpq %d.%d", PQlibVersion() / 10000,
 	    PQlibVersion() % 10000);
+#endif
 }
 
 /*

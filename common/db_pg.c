@@ -30,13 +30,41 @@
 #include <string.h>
 #include <time.h>
 
-#include <libpq-fe.h>
-
 #include "db.h"
 #include "db_impl.h"
 #include "db_sql.h"
 #include "log.h"
 #include "util.h"
+
+#ifdef INTAKE_NO_POSTGRES
+/*
+ * A build without libpq: the shared-host bundle (one machine, SQLite;
+ * a shared host has no libpq to load).
+ */
+void
+db_set_pool(int max)
+{
+	(void)max;
+}
+
+void
+db_pool_stats(int *open, int *peak)
+{
+	*open = *peak = 0;
+}
+
+struct db *
+db_pg_open(const char *uri, long busy_timeout_ms)
+{
+	(void)uri;
+	(void)busy_timeout_ms;
+	log_warnx("database: INTAKE_DB is a PostgreSQL URI, and this build "
+	    "has no PostgreSQL (the shared-host bundle): name a SQLite file");
+	return NULL;
+}
+#else
+
+#include <libpq-fe.h>
 
 #define PG_POOL_DEFAULT	4
 #define PG_POOL_MAX	256
@@ -956,3 +984,4 @@ db_pg_open(const char *uri, long busy_timeout_ms)
 	}
 	return db;
 }
+#endif /* INTAKE_NO_POSTGRES */
