@@ -23,6 +23,16 @@ db_engine_of(const char *uri)
 	return DB_SQLITE;
 }
 
+uint32_t
+db_text_hash(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 int
 db_schema_version(void)
 {

@@ -5,6 +5,8 @@
 #ifndef DB_IMPL_H
 #define DB_IMPL_H
 
+#include <stdint.h>
+
 #include "db.h"
 
 struct db_ops {
@@ -56,6 +58,12 @@ extern const struct db_migration db_migrations[];
 extern const int db_n_migrations;
 extern const struct db_migration db_pg_migrations[];
 extern const int db_pg_n_migrations;
+
+/*
+ * FNV-1a of a statement's text: where each engine's per-handle cache of
+ * prepared statements looks first (the text itself is then compared).
+ */
+uint32_t	 db_text_hash(const char *sql);
 
 struct db	*db_sqlite_open(const char *path, long busy_timeout_ms);
 struct db	*db_pg_open(const char *uri, long busy_timeout_ms);

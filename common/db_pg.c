@@ -138,16 +138,6 @@ pg_st(struct db_stmt *st)
 	return (struct pg_stmt *)st;
 }
 
-static uint32_t
-pg_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /*
  * In a child of fork() the pool's connections are the parent's: the
  * child forgets them (never closes them, which would end the parent's
@@ -539,7 +529,7 @@ pg_prepare(struct db *db, const char *sql)
 {
 	struct pg_db	*d = pg_db(db);
 	struct pg_stmt	*s;
-	uint32_t	 hash = pg_hash(sql);
+	uint32_t	 hash = db_text_hash(sql);
 	int		 i;
 
 	for (i = 0; i < d->ncache; i++) {

@@ -115,24 +115,13 @@ sq_exec(struct db *db, const char *sql, const char *what)
 	return 0;
 }
 
-/* FNV-1a of the statement's text: which cache slot to compare. */
-static uint32_t
-sq_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static struct db_stmt *
 sq_prepare(struct db *db, const char *sql)
 {
 	struct sq_db	*d = (struct sq_db *)db;
 	struct sq_stmt	*s;
 	sqlite3_stmt	*st = NULL;
-	uint32_t	 hash = sq_hash(sql);
+	uint32_t	 hash = db_text_hash(sql);
 	int		 i;
 
 	for (i = 0; i < d->ncache; i++) {
