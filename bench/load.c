@@ -3,7 +3,8 @@
  *
  *   load -p PORT [-m service|direct|mixed] [-P MOCK_PORT] [-c CONC]
  *        [-n TURNS] [-T SECONDS] [-k TURNS_PER_CONV] [-r RATE]
- *        [-R RAMP_MS] [-o RECORDS] [-w TIMEOUT_S] [-x TEXT]
+ *        [-R RAMP_MS] [-o RECORDS] [-w TIMEOUT_S] [-x TEXT] [-F FOLLOW]
+ *        [-V] [-s]
  *
  * CONC threads, each with blocking sockets to 127.0.0.1, run turns until
  * TURNS have been started (0: no count) or SECONDS have passed, whichever
@@ -27,6 +28,19 @@
  * STATUS T_SEND T_FIRST T_DONE T_END T_EOF N D0 ... DN-1", microseconds)
  * for matching against the mock's log.  The message text carries a tag
  * BTAG<worker>x<turn> that the mock logs.
+ *
+ * With -F FOLLOW, each service worker has FOLLOW followers: threads that
+ * wait for the worker's first turn to show its first delta, then follow
+ * that reply from another connection (GET /api/conversations/{id}/events
+ * with the conversation's token) to its end; their outcome is counted
+ * apart ("follow" in the JSON).  -V makes every worker a new visitor:
+ * no conversation is made before the clock starts, each is made when its
+ * turn is due, and "visit_us" is the time from that POST
+ * /api/conversations to the turn's first delta ("late_us": how late an
+ * open-loop turn started against its schedule, when the workers were
+ * all busy).  -s prints "ready" on standard error once every worker's
+ * first turn and every follower has its first delta (or has failed), for
+ * a run that starts something else once the crowd is in.
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
@@ -56,12 +70,13 @@ enum err {
 	E_NODONE,
 	E_ERROR_EVENT,
 	E_CONV,
+	E_NOSTART,
 	E__MAX
 };
 
 static const char *const err_names[E__MAX] = {
 	"connect", "io", "timeout", "status", "no_done", "error_event",
-	"conversation",
+	"conversation", "no_start",
 };
 
 struct vec {
@@ -81,6 +96,9 @@ struct opts {
 	const char	*records;
 	int		 timeout_s;
 	const char	*text;
+	int		 follow;	/* followers per service worker */
+	int		 visit;		/* -V */
+	int		 say_ready;	/* -s */
 };
 
 /* What one turn saw. */
@@ -101,7 +119,13 @@ struct worker {
 	int		 direct;
 	char		 conv[128], token[128];
 	long		 conv_turns;
-	struct vec	 ttfd, gap, dead, dead_eof, total;
+	int64_t		 conv_t0;	/* when this conversation was asked for */
+	struct worker	*target;	/* a follower's worker, or NULL */
+	/* The first turn's conversation, for its followers: 0 until its
+	   first delta, 1 then, 2 when it failed before one. */
+	int		 started;
+	char		 fconv[128], ftoken[128];
+	struct vec	 ttfd, gap, dead, dead_eof, total, visit, late;
 	long		 ok, errs[E__MAX], ndeltas;
 	char		*rec;
 	size_t		 reclen, reccap;
@@ -112,10 +136,23 @@ static struct opts	 o = {
 	0, 0, 0, 1, 0, 30.0, 8, 0.0, 0, NULL, 60,
 	"Hello, my name is Jane Doe and my phone is (415) 555-0100. I need "
 	"help with a custody matter after my divorce, it is urgent.",
+	0, 0, 0,
 };
 static pthread_barrier_t barrier;
 static long		 next_slot;
 static int64_t		 t_start, t_deadline;
+static long		 n_ready, n_ready_want;
+
+/* One more worker's first turn, or follower, is in (or has failed). */
+static void
+ready_one(void)
+{
+	if (__atomic_add_fetch(&n_ready, 1, __ATOMIC_ACQ_REL) ==
+	    n_ready_want && o.say_ready) {
+		fprintf(stderr, "ready %lld\n", (long long)util_mono_us());
+		fflush(stderr);
+	}
+}
 
 static void
 sleep_until(int64_t t)
@@ -392,6 +429,8 @@ struct sse {
 	size_t		 len, cap;
 	struct turn	*tu;
 	int		 direct;
+	void		(*on_first)(void *);	/* at the first delta */
+	void		*first_arg;
 };
 
 /* One complete event block (without its blank line). */
@@ -413,8 +452,11 @@ sse_event(struct sse *s, const char *ev, size_t n, int64_t t)
 		return;
 	}
 	if (memmem(ev, n, "event: delta\n", 13) != NULL) {
-		if (s->tu->deltas.n == 0)
+		if (s->tu->deltas.n == 0) {
 			s->tu->t_first = t;
+			if (s->on_first != NULL)
+				s->on_first(s->first_arg);
+		}
 		vec_add(&s->tu->deltas, t);
 	} else if (memmem(ev, n, "event: done\n", 12) != NULL) {
 		s->tu->got_done = 1;
@@ -517,6 +559,7 @@ conv_create(struct worker *w)
 	memset(&b, 0, sizeof(b));
 	r.on_body = small_body;
 	r.arg = &b;
+	w->conv_t0 = util_mono_us();
 	n = snprintf(req, sizeof(req), "POST /api/conversations HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:%d\r\nContent-Length: 0\r\nConnection: close\r\n"
 	    "\r\n", o.port);
@@ -570,6 +613,44 @@ turn_record(struct worker *w, const char *tag, struct turn *tu)
 	rec_add(w, "\n", 1);
 }
 
+/* The first delta of a worker's first turn: its followers may start. */
+static void
+worker_started(void *arg)
+{
+	struct worker	*w = arg;
+
+	if (__atomic_load_n(&w->started, __ATOMIC_ACQUIRE) != 0)
+		return;
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	ready_one();
+}
+
+/* The worker's first turn failed before any delta. */
+static void
+worker_failed(struct worker *w)
+{
+	if (__atomic_load_n(&w->started, __ATOMIC_ACQUIRE) != 0)
+		return;
+	__atomic_store_n(&w->started, 2, __ATOMIC_RELEASE);
+	ready_one();
+}
+
+/* How a response ended: tu->ok, or tu->err. */
+static void
+turn_judge(struct turn *tu, int http_rc)
+{
+	if (http_rc == -1)
+		;
+	else if (tu->status != 200)
+		tu->err = E_STATUS;
+	else if (!tu->got_done)
+		tu->err = E_NODONE;
+	else if (tu->error_event)
+		tu->err = E_ERROR_EVENT;
+	else
+		tu->ok = 1;
+}
+
 static void
 turn_run(struct worker *w, long slot)
 {
@@ -591,6 +672,13 @@ turn_run(struct worker *w, long slot)
 	tu.direct = w->direct;
 	s.tu = &tu;
 	s.direct = w->direct;
+	if (!w->direct && w->started == 0) {
+		/* The first turn: what its followers will follow. */
+		snprintf(w->fconv, sizeof(w->fconv), "%s", w->conv);
+		snprintf(w->ftoken, sizeof(w->ftoken), "%s", w->token);
+		s.on_first = worker_started;
+		s.first_arg = w;
+	}
 	r.on_body = sse_body;
 	r.arg = &s;
 	if (w->direct) {
@@ -613,22 +701,17 @@ turn_run(struct worker *w, long slot)
 		    body);
 		port = o.port;
 	}
-	if (http_do(port, req, strlen(req), &r, &tu, worker_buf(), 65536)
-	    == -1)
-		;
-	else if (tu.status != 200)
-		tu.err = E_STATUS;
-	else if (!tu.got_done)
-		tu.err = E_NODONE;
-	else if (tu.error_event)
-		tu.err = E_ERROR_EVENT;
-	else
-		tu.ok = 1;
+	turn_judge(&tu, http_do(port, req, strlen(req), &r, &tu,
+	    worker_buf(), 65536));
+	if (!w->direct && tu.deltas.n == 0)
+		worker_failed(w);
 	if (tu.ok) {
 		w->ok++;
 		w->ndeltas += (long)tu.deltas.n;
 		if (tu.deltas.n > 0)
 			vec_add(&w->ttfd, tu.t_first - tu.t_send);
+		if (tu.deltas.n > 0 && w->conv_turns == 0 && o.visit)
+			vec_add(&w->visit, tu.t_first - w->conv_t0);
 		for (i = 1; i < tu.deltas.n; i++)
 			vec_add(&w->gap, tu.deltas.v[i] - tu.deltas.v[i - 1]);
 		vec_add(&w->dead, tu.t_end - tu.t_done);
@@ -649,14 +732,87 @@ turn_run(struct worker *w, long slot)
 	free(req);
 }
 
+/* A follower's first delta. */
+static void
+follower_first(void *arg)
+{
+	(void)arg;
+	ready_one();
+}
+
+/*
+ * A follower: once its worker's first turn has its first delta, that
+ * reply read from another connection to its end.
+ */
+static void
+follow_run(struct worker *f)
+{
+	struct worker	*w = f->target;
+	struct resp	 r;
+	struct turn	 tu;
+	struct sse	 s;
+	char		 req[512];
+	int64_t		 until = util_mono_us() + (int64_t)o.timeout_s * 1000000;
+	int		 st;
+
+	while ((st = __atomic_load_n(&w->started, __ATOMIC_ACQUIRE)) == 0 &&
+	    util_mono_us() < until)
+		usleep(2000);
+	memset(&tu, 0, sizeof(tu));
+	if (st != 1) {
+		/* Nothing to follow: its turn failed (counted there). */
+		f->errs[E_NOSTART]++;
+		snprintf(f->errmsg, sizeof(f->errmsg), "follow: the turn "
+		    "never started");
+		ready_one();
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	s.tu = &tu;
+	s.on_first = follower_first;
+	r.on_body = sse_body;
+	r.arg = &s;
+	snprintf(req, sizeof(req), "GET /api/conversations/%s/events "
+	    "HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+	    "Accept: text/event-stream\r\nConnection: close\r\n\r\n",
+	    w->fconv, o.port, w->ftoken);
+	turn_judge(&tu, http_do(o.port, req, strlen(req), &r, &tu,
+	    worker_buf(), 65536));
+	if (tu.deltas.n == 0)
+		ready_one();
+	if (tu.ok) {
+		f->ok++;
+		f->ndeltas += (long)tu.deltas.n;
+		if (tu.deltas.n > 0)
+			vec_add(&f->ttfd, tu.t_first - tu.t_send);
+		for (size_t i = 1; i < tu.deltas.n; i++)
+			vec_add(&f->gap, tu.deltas.v[i] - tu.deltas.v[i - 1]);
+	} else {
+		f->errs[tu.err]++;
+		snprintf(f->errmsg, sizeof(f->errmsg), "follow: %s: status %d "
+		    "(%zu deltas)", err_names[tu.err], tu.status,
+		    tu.deltas.n);
+	}
+	free(tu.deltas.v);
+	free(s.buf);
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
 	long		 slot;
+	int64_t		 due;
 	int		 have = 0;
 
-	if (!w->direct)
+	if (w->target != NULL) {
+		pthread_barrier_wait(&barrier);
+		pthread_barrier_wait(&barrier);
+		follow_run(w);
+		return NULL;
+	}
+	if (!w->direct && !o.visit)
 		have = conv_create(w) == 0;
 	pthread_barrier_wait(&barrier);	/* every worker is ready */
 	pthread_barrier_wait(&barrier);	/* the clock has started */
@@ -669,12 +825,15 @@ worker_main(void *arg)
 			break;
 		if (util_mono_us() >= t_deadline)
 			break;
-		if (o.rate > 0)
-			sleep_until(t_start + (int64_t)((double)slot * 1e6 /
-			    o.rate));
+		if (o.rate > 0) {
+			due = t_start + (int64_t)((double)slot * 1e6 / o.rate);
+			sleep_until(due);
+			vec_add(&w->late, util_mono_us() - due);
+		}
 		if (!w->direct && (!have || w->conv_turns >= o.per_conv)) {
 			if (conv_create(w) == -1) {
 				have = 0;
+				worker_failed(w);
 				usleep(10000);
 				continue;
 			}
@@ -683,6 +842,8 @@ worker_main(void *arg)
 		turn_run(w, slot);
 		w->conv_turns++;
 	}
+	/* A worker that never turned: its followers stop waiting. */
+	worker_failed(w);
 	return NULL;
 }
 
@@ -692,7 +853,7 @@ usage(void)
 	fprintf(stderr, "usage: load -p port [-m service|direct|mixed] "
 	    "[-P mock_port] [-c conc] [-n turns] [-T seconds] "
 	    "[-k turns_per_conv] [-r rate] [-R ramp_ms] [-o records] "
-	    "[-w timeout_s] [-x text]\n");
+	    "[-w timeout_s] [-x text] [-F followers] [-V] [-s]\n");
 	return 2;
 }
 
@@ -701,16 +862,18 @@ main(int argc, char *argv[])
 {
 	struct worker	*ws;
 	struct vec	 ttfd = { 0 }, gap = { 0 }, dead = { 0 },
-			 dead_eof = { 0 }, total = { 0 };
+			 dead_eof = { 0 }, total = { 0 }, visit = { 0 },
+			 late = { 0 }, fttfd = { 0 }, fgap = { 0 };
 	pthread_attr_t	 attr;
 	long		 ok = 0, errs[E__MAX] = { 0 }, ndeltas = 0;
+	long		 fok = 0, ferrs[E__MAX] = { 0 }, fdeltas = 0;
 	int64_t		 t_end;
 	double		 el;
-	const char	*lastmsg = "";
+	const char	*lastmsg = "", *flastmsg = "";
 	FILE		*f;
-	int		 ch, i, e;
+	int		 ch, i, e, nthreads;
 
-	while ((ch = getopt(argc, argv, "p:m:P:c:n:T:k:r:R:o:w:x:")) != -1)
+	while ((ch = getopt(argc, argv, "p:m:P:c:n:T:k:r:R:o:w:x:F:Vs")) != -1)
 		switch (ch) {
 		case 'p': o.port = atoi(optarg); break;
 		case 'm':
@@ -727,23 +890,32 @@ main(int argc, char *argv[])
 		case 'o': o.records = optarg; break;
 		case 'w': o.timeout_s = atoi(optarg); break;
 		case 'x': o.text = optarg; break;
+		case 'F': o.follow = atoi(optarg); break;
+		case 'V': o.visit = 1; break;
+		case 's': o.say_ready = 1; break;
 		default: return usage();
 		}
 	if (o.conc < 1 || o.conc > 5000 || o.seconds <= 0 ||
-	    o.seconds > 900 || o.per_conv < 1 ||
+	    o.seconds > 900 || o.per_conv < 1 || o.follow < 0 ||
+	    o.follow > 100 || (o.follow > 0 && o.mode != 0) ||
+	    o.conc * (1 + o.follow) > 10000 ||
 	    (o.mode != 0 && o.mock_port == 0) || (o.mode != 1 && o.port == 0))
 		return usage();
 	if (o.mode == 1)
 		o.port = o.mock_port;
 	bench_fd_max();
-	if ((ws = calloc((size_t)o.conc, sizeof(*ws))) == NULL)
+	nthreads = o.conc * (1 + o.follow);
+	n_ready_want = nthreads;
+	if ((ws = calloc((size_t)nthreads, sizeof(*ws))) == NULL)
 		return 1;
-	pthread_barrier_init(&barrier, NULL, (unsigned)o.conc + 1);
+	pthread_barrier_init(&barrier, NULL, (unsigned)nthreads + 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (i = 0; i < o.conc; i++) {
+	for (i = 0; i < nthreads; i++) {
 		ws[i].idx = i;
 		ws[i].direct = o.mode == 1 || (o.mode == 2 && i % 2 == 1);
+		if (i >= o.conc)
+			ws[i].target = &ws[(i - o.conc) % o.conc];
 		if ((errno = pthread_create(&ws[i].tid, &attr, worker_main,
 		    &ws[i])) != 0) {
 			perror("pthread_create");
@@ -754,13 +926,25 @@ main(int argc, char *argv[])
 	t_start = util_mono_us();
 	t_deadline = t_start + (int64_t)(o.seconds * 1e6);
 	pthread_barrier_wait(&barrier);
-	for (i = 0; i < o.conc; i++)
+	for (i = 0; i < nthreads; i++)
 		pthread_join(ws[i].tid, NULL);
 	t_end = util_mono_us();
 	el = (double)(t_end - t_start) / 1e6;
 
 	f = o.records ? fopen(o.records, "w") : NULL;
+	for (i = o.conc; i < nthreads; i++) {
+		vec_cat(&fttfd, &ws[i].ttfd);
+		vec_cat(&fgap, &ws[i].gap);
+		fok += ws[i].ok;
+		fdeltas += ws[i].ndeltas;
+		for (e = 0; e < E__MAX; e++)
+			ferrs[e] += ws[i].errs[e];
+		if (ws[i].errmsg[0] != '\0')
+			flastmsg = ws[i].errmsg;
+	}
 	for (i = 0; i < o.conc; i++) {
+		vec_cat(&visit, &ws[i].visit);
+		vec_cat(&late, &ws[i].late);
 		vec_cat(&ttfd, &ws[i].ttfd);
 		vec_cat(&gap, &ws[i].gap);
 		vec_cat(&dead, &ws[i].dead);
@@ -789,6 +973,26 @@ main(int argc, char *argv[])
 		putchar(*lastmsg == '"' || *lastmsg == '\\' ||
 		    (unsigned char)*lastmsg < 0x20 ? '\'' : *lastmsg);
 	printf("\",\n");
+	if (o.follow > 0) {
+		printf("\"follow\":{\"n\":%d,\"ok\":%ld,\"deltas_per\":%.1f,"
+		    "\"errors\":{", o.conc * o.follow, fok,
+		    fok ? (double)fdeltas / (double)fok : 0.0);
+		for (e = 0; e < E__MAX; e++)
+			printf("%s\"%s\":%ld", e ? "," : "", err_names[e],
+			    ferrs[e]);
+		printf("},\"last_error\":\"");
+		for (; *flastmsg != '\0'; flastmsg++)
+			putchar(*flastmsg == '"' || *flastmsg == '\\' ||
+			    (unsigned char)*flastmsg < 0x20 ? '\'' : *flastmsg);
+		printf("\",\n");
+		print_stats("first_us", &fttfd, 1);
+		print_stats("gap_us", &fgap, 0);
+		printf("},\n");
+	}
+	if (o.visit)
+		print_stats("visit_us", &visit, 1);
+	if (o.rate > 0)
+		print_stats("late_us", &late, 1);
 	print_stats("ttfd_us", &ttfd, 1);
 	print_stats("gap_us", &gap, 1);
 	print_stats("dead_us", &dead, 1);

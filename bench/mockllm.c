@@ -17,6 +17,10 @@
  * bytes exactly.  "Expect: 100-continue" is answered, as curl sends it
  * for bodies over 1 KiB.
  *
+ * A stream whose request body holds "BLEN" and digits (the last such) has
+ * that many tokens, whatever the setting: the bench's new visitors get
+ * short replies while a crowd's go on.
+ *
  * With -l (or log=1) every stream whose request carries a tag (the last
  * "BTAG" followed by letters and digits in its body) is logged: the time
  * of its first byte and of each token, CLOCK_MONOTONIC microseconds, the
@@ -437,6 +441,25 @@ find_tag(struct conn *c, const char *body, size_t len)
 	c->tag[i] = '\0';
 }
 
+/* The last "BLEN<digits>" of the body: that many tokens for this one. */
+static void
+find_len(struct conn *c, const char *body, size_t len)
+{
+	const char	*p, *last = NULL;
+	long		 n = 0;
+
+	for (p = body; (p = memmem(p, len - (size_t)(p - body), "BLEN", 4))
+	    != NULL; p += 4)
+		last = p;
+	if (last == NULL)
+		return;
+	for (p = last + 4; p < body + len && *p >= '0' && *p <= '9' &&
+	    n < 1000000; p++)
+		n = n * 10 + (*p - '0');
+	if (p > last + 4)
+		c->s.tokens = n;
+}
+
 static void
 dispatch(struct conn *c)
 {
@@ -471,6 +494,7 @@ dispatch(struct conn *c)
 		return;
 	}
 	find_tag(c, body, blen);
+	find_len(c, body, blen);
 	stream_start(c);
 }
 

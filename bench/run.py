@@ -14,10 +14,13 @@ $BUILD (build/bench) and the bench's own C programs into $BUILD/bench:
 It starts the mock, then the real web servers on 127.0.0.1 (lighttpd as
 `make run` configures it, Apache mod_fcgid and plain CGI for the dead
 input time), each with a private database in a temporary folder, runs
-the eight measurements, each bounded in time, then the same service on
+the nine measurements, each bounded in time, then the same service on
 PostgreSQL beside SQLite (a throwaway cluster, tests/pg_cluster.py,
 stopped whatever happens; skipped and said when PostgreSQL is not
-installed), and writes the table to
+installed; measures 3, 4 and 9 again there, the server counted as the
+service's), and writes the issue's figures (each with its target, the
+ordinary stack's figure and the ratio, SQLite beside PostgreSQL) and the
+table to
 bench/results.md (and prints it).  The notes in bench/notes.md (what was
 found and changed, before and after) are appended to it as they are.
 
@@ -25,11 +28,13 @@ This process makes itself a child subreaper, so the double-forked
 extractors are adopted by it (not by a PID 1 that may never reap them):
 it reaps them, and their CPU time (wait4's rusage) is counted as the
 service's.  Everything it started is stopped on exit, error, SIGINT or
-SIGTERM, and after BENCH_TIMEOUT seconds (default 570) at the latest.
+SIGTERM, and after BENCH_TIMEOUT seconds (default 840) at the latest.
 
     BUILD=build/bench python3 bench/run.py
     BENCH_ONLY=1,3   run only those measurements (development;
                      BENCH_ONLY=notify is measure 8, lead delivery;
+                     BENCH_ONLY=crowd (or 9) measure 9, 2,000 streams
+                     and followers in one process;
                      BENCH_ONLY=pg the PostgreSQL one, beside SQLite)
     BENCH_QUICK=1    shorter runs (development; figures less stable)
     BENCH_KEEP=1     keep the temporary folders
@@ -43,6 +48,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -65,7 +71,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 KEEP = os.environ.get("BENCH_KEEP") == "1"
 ONLY = set(x.strip() for x in os.environ.get("BENCH_ONLY", "").split(",")
            if x.strip())
-TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "570"))
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "840"))
 T0 = time.monotonic()
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -85,7 +91,8 @@ def left():
 
 
 def want(n):
-    return not ONLY or str(n) in ONLY or (n == 8 and "notify" in ONLY)
+    return not ONLY or str(n) in ONLY or (n == 8 and "notify" in ONLY) or \
+        (n == "crowd" and "9" in ONLY)
 
 
 # --------------------------------------------------------------------------
@@ -213,6 +220,20 @@ def status_fields(pid):
     return out
 
 
+def pss_kb(pid):
+    """Proportional set size (/proc/PID/smaps_rollup): each page shared
+    with other processes counted as its share, so that a sum over
+    processes counts every page once."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def nfds(pid):
     try:
         return len(os.listdir("/proc/%d/fd" % pid))
@@ -233,6 +254,21 @@ def dist(values):
         return {"n": 0, "p50": None, "p99": None, "max": None}
     return {"n": len(values), "p50": pct(values, 0.5),
             "p99": pct(values, 0.99), "max": max(values)}
+
+
+def raise_nofile(want=65536):
+    """Open descriptors: the soft limit raised to want (the hard one too
+    when this may, as root) or to the hard limit; every program started
+    here inherits it (measure 9 holds thousands of connections in the
+    client, lighttpd and intake.fcgi).  The limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for lim in ((max(hard, want), max(hard, want)), (hard, hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, lim)
+            break
+        except (ValueError, OSError):
+            continue
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def free_port():
@@ -360,6 +396,7 @@ class Service:
         self.port = None
         self.ids = None
         self.last_progress = time.monotonic()
+        self.lighttpd_extra = ""       # lines added to lighttpd's config
         if kind in ("fcgid", "cgi") and os.getuid() == 0:
             self.ids = www_data()
 
@@ -386,6 +423,7 @@ class Service:
             if self.kind == "floor":
                 conf = conf.replace(os.path.join(BUILD, "intake.fcgi"),
                                     self.program())
+            conf += self.lighttpd_extra
             path = os.path.join(self.run, "lighttpd.conf")
             with open(path, "w") as f:
                 f.write(conf)
@@ -454,11 +492,22 @@ class Service:
                 out[pid] = st
         return out
 
-    def sample(self):
-        """RSS, fds, threads, processes by name, zombies, CPU seconds."""
+    def db_pids(self):
+        """The database server's processes, when it is one (PgService)."""
+        return {}
+
+    def sample(self, pss=False, db=False):
+        """RSS, fds, threads, processes by name, zombies, CPU seconds of
+        every process of the service at one instant; with pss, the PSS
+        too; with db, the database server's processes (PostgreSQL's)
+        counted as the service's."""
         s = {"rss_kb": 0, "fds": 0, "threads": 0, "procs": {}, "zombies": 0,
-             "cpu": {}, "rss_by": {}}
-        for pid, st in self.pids().items():
+             "cpu": {}, "rss_by": {}, "pss_kb": 0, "pss_by": {},
+             "t": time.monotonic()}
+        procs = self.pids()
+        if db:
+            procs.update(self.db_pids())
+        for pid, st in procs.items():
             if st["state"] == "Z":
                 s["zombies"] += 1
                 continue
@@ -466,6 +515,10 @@ class Service:
             s["rss_kb"] += f.get("VmRSS", 0)
             s["rss_by"][st["comm"]] = s["rss_by"].get(st["comm"], 0) + \
                 f.get("VmRSS", 0)
+            if pss:
+                k = pss_kb(pid)
+                s["pss_kb"] += k
+                s["pss_by"][st["comm"]] = s["pss_by"].get(st["comm"], 0) + k
             s["threads"] += f.get("Threads", 0)
             s["fds"] += nfds(pid)
             s["procs"][st["comm"]] = s["procs"].get(st["comm"], 0) + 1
@@ -569,19 +622,65 @@ class Service:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class LoadProc:
+    """bench/load in the background: its JSON and its own CPU time
+    (wait4's rusage: the client shares the two cores with the service,
+    and says how much of them it took); with -s, when its crowd is in
+    (the "ready" line on its standard error)."""
+
+    def __init__(self, reaper, args):
+        self.cmd = [os.path.join(BIN, "load")] + [str(a) for a in args]
+        self.t0 = time.monotonic()
+        self.p = reaper.popen(self.cmd, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        self.ready = threading.Event()
+        self.t_ready = None
+        self.out, self.err = [], []
+        self.readers = [threading.Thread(target=self._read, args=(
+            self.p.stdout, self.out, False), daemon=True),
+                        threading.Thread(target=self._read, args=(
+                            self.p.stderr, self.err, True), daemon=True)]
+        for th in self.readers:
+            th.start()
+
+    def _read(self, f, into, watch):
+        for line in iter(f.readline, b""):
+            into.append(line)
+            if watch and line.startswith(b"ready "):
+                self.t_ready = int(line.split()[1]) / 1e6
+                self.ready.set()
+        f.close()
+
+    def cpu(self):
+        """Its CPU seconds so far (while it runs)."""
+        st = proc_stat(self.p.pid)
+        return st["cpu"] if st else 0.0
+
+    def finish(self, timeout):
+        """Its JSON, with cpu_s (its own CPU, every thread) and wall_s."""
+        deadline = time.monotonic() + timeout
+        for th in self.readers:
+            th.join(max(0.0, deadline - time.monotonic()))
+        if any(th.is_alive() for th in self.readers):
+            self.p.kill()
+        _, status, ru = os.wait4(self.p.pid, 0)
+        self.p.returncode = os.waitstatus_to_exitcode(status)
+        for th in self.readers:
+            th.join(5)
+        err = b"".join(self.err).decode("utf-8", "replace")
+        if self.p.returncode != 0:
+            raise RuntimeError("load %s: %s (%d): %s" % (
+                " ".join(self.cmd[1:])[:120], "timed out" if
+                self.p.returncode == -signal.SIGKILL else "failed",
+                self.p.returncode, err[-500:]))
+        r = json.loads(b"".join(self.out).decode())
+        r["cpu_s"] = ru.ru_utime + ru.ru_stime
+        r["wall_s"] = time.monotonic() - self.t0
+        return r
+
+
 def run_load(reaper, args, timeout):
-    cmd = [os.path.join(BIN, "load")] + [str(a) for a in args]
-    p = reaper.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
-        raise RuntimeError("load %s: timed out" % " ".join(cmd[1:]))
-    if p.returncode != 0:
-        raise RuntimeError("load failed (%d): %s" % (p.returncode,
-                                                     err.decode()[-500:]))
-    return json.loads(out.decode())
+    return LoadProc(reaper, args).finish(timeout)
 
 
 def read_records(path):
@@ -716,11 +815,29 @@ def m2_relay(reaper, mock):
                 x["per_added"]["p50"], x["per_added"]["p99"], unmatched))
 
 
-def throughput_run(reaper, srv, conc, seconds):
+def mock_cpu(mock):
+    st = mock and proc_stat(mock.proc.pid)
+    return st["cpu"] if st else 0.0
+
+
+def shares(res, wall, mock_s, load_s):
+    """The mock's and the load client's CPU beside the service's: each
+    as a share of the machine's cores over the run, and per turn."""
+    cores = wall * (os.cpu_count() or 1)
+    svc = sum(res["cpu"].values()) + res.get("pg_cpu_s", 0.0)
+    res["share"] = {"service": svc / cores, "mock": mock_s / cores,
+                    "client": load_s / cores, "wall_s": wall,
+                    "mock_ms_turn": 1000 * mock_s / max(res["turns"], 1),
+                    "client_ms_turn": 1000 * load_s / max(res["turns"], 1)}
+
+
+def throughput_run(reaper, srv, conc, seconds, mock=None):
     """One closed-loop run; turns/s counted until every extraction has
-    landed, and the service's CPU per turn."""
+    landed, and the service's CPU per turn (and the mock's and the load
+    client's: they share the cores)."""
     srv.wait_landed(30)
     before, rb = srv.sample(), reaper.snapshot()
+    m0 = mock_cpu(mock)
     t0 = time.monotonic()
     r = run_load(reaper, ["-p", srv.port, "-c", conc, "-T", seconds,
                           "-k", 8], seconds + 60)
@@ -731,6 +848,7 @@ def throughput_run(reaper, srv, conc, seconds):
         srv.wait_no("intake-extract", 10)
     time.sleep(0.3)             # the last children leave; the reaper's turn
     after, ra = srv.sample(), reaper.snapshot()
+    m1, t1 = mock_cpu(mock), time.monotonic()
     cpu = service_cpu(before, after, rb, ra)
     done, total = srv.landed()
     if not ok:      # lost ones: count up to the last that landed
@@ -748,17 +866,21 @@ def throughput_run(reaper, srv, conc, seconds):
            max(turns, 1)}
     spawned = sum(n - rb.get(k, [0, 0.0])[0] for k, (n, _) in ra.items())
     res["spawned_per_turn"] = spawned / max(turns, 1)
+    shares(res, t_landed, m1 - m0, r["cpu_s"])
     if total > done:
         NOTES_RUN.append("%s at concurrency %d: %d of %d extractions never "
                          "landed (their process failed)" % (
                              srv.label, conc, total - done, total))
     log("%s c=%d: %d turns, %.0f/s over HTTP, %.0f/s landed (%d/%d in "
         "%.1f s), CPU %.2f ms/turn %s, %.2f processes spawned per turn, "
-        "errors %s" % (
+        "errors %s; of the cores: service %.0f %%, mock %.0f %%, client "
+        "%.0f %%" % (
             srv.label, conc, turns, r["turns_per_s"], res["turns_s"], done,
             total, t_landed, res["cpu_ms_turn"],
             {k: round(1000 * v / max(turns, 1), 2) for k, v in cpu.items()},
-            res["spawned_per_turn"], r["errors"]))
+            res["spawned_per_turn"], r["errors"],
+            100 * res["share"]["service"], 100 * res["share"]["mock"],
+            100 * res["share"]["client"]))
     return res
 
 
@@ -786,7 +908,7 @@ def m3_throughput(reaper, mock):
                 ("intake", "floor", "relay floor", "floor, posix_spawn")
             for kind in kinds:
                 R["tput"][(kind, conc)] = throughput_run(reaper, srvs[kind],
-                                                         conc, secs)
+                                                         conc, secs, mock)
         st = mock.stats()
         R["expect"] = {"answered": st.get("expect", 0),
                        "requests": st["stream"] + st["extract"]}
@@ -825,13 +947,96 @@ def profile(reaper, srv, conc):
     return out
 
 
-def m4_streams(reaper, mock):
-    """Concurrent conversations: 200 then 500 (twice) replies streaming at
-    20 tokens a second; memory, gaps, errors, and what is left after."""
+# Measure 4's last figure is taken this long after the last stream ended.
+AFTER_S = 10.0
+
+
+def mem_point(smp):
+    """One instant's memory, summed over every process of the service
+    (the database server's too when it was sampled with db): RSS and
+    PSS, with and without the extractors."""
+    ext_r = smp["rss_by"].get("intake-extract", 0)
+    ext_p = smp["pss_by"].get("intake-extract", 0)
+    return {"rss": smp["rss_kb"], "pss": smp["pss_kb"],
+            "rss_noext": smp["rss_kb"] - ext_r,
+            "pss_noext": smp["pss_kb"] - ext_p,
+            "ext_rss": ext_r, "ext_procs": smp["procs"].get(
+                "intake-extract", 0)}
+
+
+class MemSampler:
+    """Every process of the service sampled every interval s in a
+    thread (with the mock's active streams): each sample sums RSS and
+    PSS over the processes at that instant; peaks are the largest sums
+    (never the largest of each process taken at different instants)."""
+
+    def __init__(self, srv, mock, interval, db=False):
+        self.srv, self.mock, self.interval, self.db = srv, mock, \
+            interval, db
+        self.samples, self.cost = [], []
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self.loop, daemon=True)
+        self.th.start()
+
+    def loop(self):
+        while not self.stop_ev.is_set():
+            try:
+                active = self.mock.stats()["active"]
+            except Exception:       # noqa: BLE001 (a sample without it)
+                active = None
+            t0 = time.monotonic()
+            smp = self.srv.sample(pss=True, db=self.db)
+            self.cost.append(time.monotonic() - t0)
+            m = mem_point(smp)
+            m.update(t=t0, active=active or 0, fds=smp["fds"],
+                     threads=smp["threads"], procs=dict(smp["procs"]),
+                     rss_by=dict(smp["rss_by"]), pss_by=dict(smp["pss_by"]))
+            self.samples.append(m)
+            self.stop_ev.wait(self.interval)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.th.join()
+        return self.samples
+
+    def peaks(self, idle, streams, since=None, until=None):
+        """The peak sums and the growth per stream over idle (KB)."""
+        ss = [x for x in self.samples if (since is None or x["t"] >= since)
+              and (until is None or x["t"] <= until)]
+        out = {"samples": len(ss), "streams": streams,
+               "sample_ms": 1000 * (sum(self.cost) / len(self.cost)) if
+               self.cost else 0}
+        if not ss:
+            return out
+        im = mem_point(idle)
+        for k in ("rss", "pss", "rss_noext", "pss_noext"):
+            top = max(ss, key=lambda x: x[k])
+            out["peak_" + k] = top[k]
+            out["per_" + k] = (top[k] - im[k]) / max(streams, 1)
+        top = max(ss, key=lambda x: x["rss"])
+        out["at_peak"] = {"rss_by": top["rss_by"], "pss_by": top["pss_by"],
+                          "procs": top["procs"], "active": top["active"]}
+        out["peak_ext_procs"] = max(x["ext_procs"] for x in ss)
+        out["peak_ext_rss"] = max(x["ext_rss"] for x in ss)
+        out["peak_fds"] = max(x["fds"] for x in ss)
+        out["peak_threads"] = max(x["threads"] for x in ss)
+        out["peak_procs"] = max(sum(x["procs"].values()) for x in ss)
+        return out
+
+
+def fmt_mem(x):
+    return "%.1f MB RSS (PSS %.1f)" % (x["rss_kb"] / 1024,
+                                        x["pss_kb"] / 1024)
+
+
+def streams_measure(reaper, mock, srv, X, rounds, db=False, need=150):
+    """Measure 4 on one service: idle, then rounds of n replies streaming
+    at 20 tokens a second at once; memory of every process (db: the
+    database server's too), gaps, errors; then the service AFTER_S after
+    the last stream ended."""
     tokens = 40 if QUICK else 60
-    mock.set(tokens=tokens, delay=50, first=0, extract=0, log=1)
-    srv = Service(reaper, mock, "intake", {"INTAKE_THREADS": 600})
-    R["streams"] = {"rounds": []}
+    mock.set(tokens=tokens, delay=50, first=0, extract=0, chars=5, log=1)
+    X["rounds"] = []
     try:
         srv.start()
         run_load(reaper, ["-p", srv.port, "-c", 2, "-n", 4], 30)   # warm
@@ -839,70 +1044,60 @@ def m4_streams(reaper, mock):
         srv.wait_no("intake-extract", 10)
         time.sleep(1.0)
         mock.log()
-        idle = srv.sample()
-        R["streams"]["idle"] = idle
-        log("idle: %.1f MB RSS, %d fds, %s" % (idle["rss_kb"] / 1024,
-                                               idle["fds"], idle["procs"]))
-        rounds = (200, 500) if QUICK else (200, 500, 500)
+        idle = srv.sample(pss=True, db=db)
+        X["idle"] = idle
+        log("%s idle: %s, %d fds, %s" % (srv.label, fmt_mem(idle),
+                                         idle["fds"], idle["procs"]))
+        t_end = None
         for n in rounds:
-            if left() < 150:
-                NOTES_RUN.append("measure 4: round of %d skipped for time"
-                                 % n)
+            if left() < need:
+                NOTES_RUN.append("measure 4 (%s): round of %d skipped for "
+                                 "time" % (srv.label, n))
                 break
-            R["streams"]["rounds"].append(stream_round(reaper, mock, srv, n,
-                                                       tokens, idle))
-        # The program closes idle workers' SQLite handles every 5 s:
-        # give it up to 15 s to settle and say how long it took.
-        t0 = time.monotonic()
-        while True:
-            time.sleep(1.0)
-            a = srv.sample()
-            if (a["fds"] <= idle["fds"] + 8 or
-                    time.monotonic() - t0 > 15):
-                break
-        a["settle_s"] = time.monotonic() - t0
-        R["streams"]["after"] = a
-        log("after: %.1f MB RSS, %d fds, %d zombies, %s" % (
-            a["rss_kb"] / 1024, a["fds"], a["zombies"], a["procs"]))
+            rd = stream_round(reaper, mock, srv, n, tokens, idle, db)
+            X["rounds"].append(rd)
+            t_end = rd["t_last_end"]
+        if t_end is not None:
+            time.sleep(max(0.0, t_end + AFTER_S - time.monotonic()))
+            a = srv.sample(pss=True, db=db)
+            a["after_s"] = a["t"] - t_end
+            X["after"] = a
+            log("%s %.1f s after the last stream ended: %s (idle %s), %d "
+                "fds, %d zombies, %s" % (
+                    srv.label, a["after_s"], fmt_mem(a), fmt_mem(idle),
+                    a["fds"], a["zombies"], a["procs"]))
     finally:
         mock.set(log=0)
         srv.stop()
         srv.cleanup()
 
 
-def stream_round(reaper, mock, srv, n, tokens, idle):
+def m4_streams(reaper, mock):
+    """Concurrent conversations: 200 then 500 (twice) replies streaming at
+    20 tokens a second; memory, gaps, errors, and what is left after."""
+    srv = Service(reaper, mock, "intake", {"INTAKE_THREADS": 600}, "SQLite")
+    R["streams"] = {}
+    streams_measure(reaper, mock, srv, R["streams"],
+                    (200, 500) if QUICK else (200, 500, 500))
+
+
+def stream_round(reaper, mock, srv, n, tokens, idle, db=False):
     rec = os.path.join(srv.tmp, "streams-%d.rec" % n)
-    samples = []
-    stop = threading.Event()
-
-    def sampler():
-        while not stop.is_set():
-            try:
-                active = mock.stats()["active"]
-            except Exception:
-                active = None
-            s = srv.sample()
-            samples.append((active, s["rss_kb"], s["fds"],
-                            sum(s["procs"].values()), s["threads"],
-                            s["rss_kb"] - s["rss_by"].get("intake-extract",
-                                                          0)))
-            stop.wait(0.25)
-
-    th = threading.Thread(target=sampler, daemon=True)
-    th.start()
+    sm = MemSampler(srv, mock, 0.25, db)
     try:
         r = run_load(reaper, ["-p", srv.port, "-c", n, "-n", n, "-k", 1,
                               "-R", 1000, "-T", 60, "-o", rec], 120)
     finally:
-        stop.set()
-        th.join()
+        samples = sm.stop()
     mlog = mock.log()
     ok_landed = srv.wait_landed(60)
     srv.wait_no("intake-extract", 10)
     time.sleep(0.3)
-    after = srv.sample()
+    after = srv.sample(pss=True, db=db)
     gaps_c, gaps_m, lag = [], [], []
-    for t in read_records(rec):
+    t_last = 0
+    for t in read_full_records(rec):
+        t_last = max(t_last, t["t_eof"], t["t_end"])
         m = mlog.get(t["tag"])
         if not t["ok"] or m is None or len(m[1]) != len(t["deltas"]):
             continue
@@ -910,33 +1105,197 @@ def stream_round(reaper, mock, srv, n, tokens, idle):
         gaps_c.extend(b - a for a, b in zip(d, d[1:]))
         gaps_m.extend(b - a for a, b in zip(w, w[1:]))
         lag.extend(x - y for x, y in zip(d, w))
-    # Growth per stream: the server and the program (extractors apart:
-    # they are per turn, capped) at the sample with the most streams.
-    peak = max(samples, key=lambda s: (s[0] or 0, s[5])) if samples else None
-    peak_rss = max(s[1] for s in samples) if samples else 0
-    peak_active = peak[0] or 0 if peak else 0
-    idle_srv = idle["rss_kb"] - idle["rss_by"].get("intake-extract", 0)
+    peak_active = max((x["active"] for x in samples), default=0)
     res = {"n": n, "load": r, "gap_client": dist(gaps_c),
            "gap_mock": dist(gaps_m), "lag": dist(lag),
-           "peak_active": peak_active, "peak_rss_kb": peak_rss,
-           "peak_fds": max(s[2] for s in samples) if samples else 0,
-           "peak_procs": max(s[3] for s in samples) if samples else 0,
-           "at_peak": peak, "after": after, "landed": ok_landed,
-           "peak_srv_kb": peak[5] if peak else 0,
-           "per_stream_kb": ((peak[5] if peak else 0) - idle_srv) /
-           max(peak_active, 1)}
+           "peak_active": peak_active, "after": after, "landed": ok_landed,
+           "mem": sm.peaks(idle, peak_active),
+           # load's clock is CLOCK_MONOTONIC, as time.monotonic()
+           "t_last_end": t_last / 1e6 if t_last else time.monotonic()}
     if gaps_c and gaps_m:
         res["gap_added_p99"] = res["gap_client"]["p99"] - \
             res["gap_mock"]["p99"]
-    log("%d streams: %d ok, errors %s; peak %d active, %.1f MB RSS "
-        "with extractors, %.1f without (%.1f KB/stream over idle); p99 gap "
-        "%s us (mock %s), lag p99 %s; after: %.1f MB, %d fds, %d zombies" % (
-            n, r["ok"], r["errors"], peak_active, peak_rss / 1024,
-            res["peak_srv_kb"] / 1024,
-            res["per_stream_kb"], res["gap_client"]["p99"],
-            res["gap_mock"]["p99"], res["lag"]["p99"],
-            after["rss_kb"] / 1024, after["fds"], after["zombies"]))
+    m = res["mem"]
+    log("%s, %d streams: %d ok, errors %s; peak %d active; peak %.1f MB "
+        "RSS, %.1f PSS (without extractors %.1f / %.1f; %d extractors at "
+        "most): %.0f KB RSS per stream over idle (PSS %.0f; without "
+        "extractors %.0f / %.0f); %d samples, %.0f ms each; p99 gap %s us "
+        "(mock %s), lag p99 %s; after: %s, %d fds, %d zombies" % (
+            srv.label, n, r["ok"], r["errors"], peak_active,
+            m.get("peak_rss", 0) / 1024, m.get("peak_pss", 0) / 1024,
+            m.get("peak_rss_noext", 0) / 1024,
+            m.get("peak_pss_noext", 0) / 1024, m.get("peak_ext_procs", 0),
+            m.get("per_rss", 0), m.get("per_pss", 0),
+            m.get("per_rss_noext", 0), m.get("per_pss_noext", 0),
+            m["samples"], m["sample_ms"], res["gap_client"]["p99"],
+            res["gap_mock"]["p99"], res["lag"]["p99"], fmt_mem(after),
+            after["fds"], after["zombies"]))
     return res
+
+
+# --------------------------------------------------------------------------
+# measure 9 (BENCH_ONLY=crowd): 2,000 streams and followers in one process
+
+CROWD_N = 1000          # turns streaming slowly, each with one follower
+CROWD_RATE = 10         # new visitors a second while they all run
+CROWD_CLIENTS = 100     # the visitors' client threads (replies of 2 s+)
+VISIT_TOKENS = 40       # a visitor's reply: 2 s at 20 tokens a second
+VISIT_TEXT = ("Hello, my name is Jane Doe and my phone is (415) 555-0100. "
+              "I need help with a custody matter after my divorce, it is "
+              "urgent. BLEN%d" % VISIT_TOKENS)
+# lighttpd holds two descriptors a stream (the client's, the program's):
+# its default of 4,096 would refuse the crowd.
+CROWD_LIGHTTPD = ("server.max-fds = 16384\n"
+                  "server.max-connections = 8192\n")
+
+
+def crowd_service(make, n=CROWD_N):
+    """A service for the crowd: enough workers for every stream and
+    follower (INTAKE_THREADS), lighttpd's limits raised."""
+    srv = make({"INTAKE_THREADS": 2 * n + 300})
+    srv.lighttpd_extra = CROWD_LIGHTTPD
+    return srv
+
+
+def crowd_measure(reaper, mock, srv, X, db=False):
+    """CROWD_N replies streaming at 20 tokens a second, each followed
+    from a second connection (GET .../events), all on one lighttpd and
+    one intake.fcgi; once they are all in, a new visitor every
+    1/CROWD_RATE s makes a conversation and sends a turn: how soon its
+    first delta comes, the errors, and the memory of every process."""
+    n = CROWD_N
+    # The crowd arrives at 100 (QUICK: 200) turns a second: on SQLite
+    # a faster arrival is refused by the write lock as it stands
+    # (measured: 1,000 over 3 s, half of them 503 after 5 s locked).
+    ramp = 5.0 if QUICK else 10.0
+    window = 8.0 if QUICK else 20.0
+    # The crowd's replies outlast its ramp, a margin for all to be in,
+    # the visitors' window and a margin after it.
+    tokens = int((ramp + 10 + window + 3) / 0.05)
+    X.update(n=n, window_s=window, tokens=tokens, rate=CROWD_RATE,
+             ramp_s=ramp)
+    mock.set(tokens=20, delay=0, first=0, extract=0, chars=5, log=0)
+    main = vis = sm = None
+    try:
+        srv.start()
+        run_load(reaper, ["-p", srv.port, "-c", 2, "-n", 4], 30)   # warm
+        srv.wait_landed(30)
+        srv.wait_no("intake-extract", 10)
+        mock.set(tokens=tokens, delay=50)
+        time.sleep(1.0)
+        idle = X["idle"] = srv.sample(pss=True, db=db)
+        log("%s crowd: idle %s, %s" % (srv.label, fmt_mem(idle),
+                                       idle["procs"]))
+        sm = MemSampler(srv, mock, 0.5, db)
+        t0 = time.monotonic()
+        main = LoadProc(reaper, ["-p", srv.port, "-c", n, "-n", n, "-k", 1,
+                                 "-R", int(ramp * 1000), "-F", 1, "-s",
+                                 "-w", 120, "-T", 300])
+        if not main.ready.wait(ramp + 90):
+            NOTES_RUN.append("measure 9 (%s): the crowd was not all in "
+                             "after %.0f s; the visitors came anyway" % (
+                                 srv.label, ramp + 90))
+        X["ready_s"] = (main.t_ready - t0) if main.t_ready else None
+        t_in = time.monotonic()
+        c0 = (srv.sample(), reaper.snapshot(), mock_cpu(mock),
+              main.cpu(), db_cpu(srv))
+        vis = LoadProc(reaper, ["-p", srv.port, "-c", CROWD_CLIENTS,
+                                "-r", CROWD_RATE, "-n",
+                                int(CROWD_RATE * window), "-T", window + 1,
+                                "-k", 1, "-V", "-x", VISIT_TEXT, "-w", 60])
+        v = vis.finish(window + 90)
+        vis = None
+        t_out = time.monotonic()
+        c1 = (srv.sample(), reaper.snapshot(), mock_cpu(mock),
+              main.cpu(), db_cpu(srv))
+        m = main.finish(tokens * 0.05 + ramp + 150)
+        main = None
+        t_end = time.monotonic()
+        samples, done_sm, sm = sm.stop(), sm, None
+        landed = srv.wait_landed(90)
+        srv.wait_no("intake-extract", 20)
+        cores = (t_out - t_in) * (os.cpu_count() or 1)
+        by = service_cpu(c0[0], c1[0], c0[1], c1[1])
+        for k, x in service_cpu(c0[4], c1[4], {}, {}).items():
+            by["PostgreSQL " + k] = x
+        X["cpu"] = {"service": sum(by.values()) / cores,
+                    "mock": (c1[2] - c0[2]) / cores,
+                    "client": (c1[3] - c0[3] + v["cpu_s"]) / cores,
+                    "by": by}
+        win = [x["active"] for x in samples if t_in <= x["t"] <= t_out]
+        connected = m["ok"] + m["follow"]["ok"]
+        X.update(main=m, visitors=v, landed=landed,
+                 active_min=min(win) if win else None,
+                 active_max=max(win) if win else None,
+                 connected=connected,
+                 mem=done_sm.peaks(idle, connected),
+                 mem_window=done_sm.peaks(idle, connected, t_in, t_out))
+        # A follower whose turn failed has nothing to follow: that
+        # failure is the turn's, counted once.
+        X["errors"] = {k: m["errors"].get(k, 0) + v["errors"].get(k, 0) + (
+            m["follow"]["errors"].get(k, 0) if k != "no_start" else 0)
+            for k in m["errors"]}
+        X["errors_n"] = sum(X["errors"].values())
+        time.sleep(max(0.0, t_end + AFTER_S - time.monotonic()))
+        a = X["after"] = srv.sample(pss=True, db=db)
+        a["after_s"] = time.monotonic() - t_end
+        mm = X["mem"]
+        log("%s crowd: %d turns + %d followers in after %s s (%d ok + %d "
+            "ok; errors turns %s, followers %s); streams at the mock during "
+            "the visitors %s..%s; visitors: %d, POST conversation → first "
+            "delta p50 %s p99 %s max %s us (the turn alone p99 %s; started "
+            "late p99 %s us), errors %s; last errors %r / %r; peak %.1f MB "
+            "RSS (PSS %.1f), %.0f "
+            "KB RSS per connection over idle (PSS %.0f; without extractors "
+            "%.0f / %.0f), %d threads, %d fds; the crowd's gap p99 %s us; "
+            "CPU of the cores: service %.0f %%, mock %.0f %%, clients %.0f "
+            "%%; %.0f s after: %s" % (
+                srv.label, n, n, "%.1f" % X["ready_s"] if X["ready_s"]
+                else "?", m["ok"], m["follow"]["ok"],
+                nz(m["errors"]), nz(m["follow"]["errors"]),
+                X["active_min"], X["active_max"], v["ok"],
+                v["visit_us"].get("p50"), v["visit_us"].get("p99"),
+                v["visit_us"].get("max"), v["ttfd_us"].get("p99"),
+                v["late_us"].get("p99"), nz(v["errors"]),
+                m.get("last_error"), v.get("last_error"),
+                mm.get("peak_rss", 0) / 1024, mm.get("peak_pss", 0) / 1024,
+                mm.get("per_rss", 0), mm.get("per_pss", 0),
+                mm.get("per_rss_noext", 0), mm.get("per_pss_noext", 0),
+                mm.get("peak_threads", 0), mm.get("peak_fds", 0),
+                m["gap_us"].get("p99"), 100 * X["cpu"]["service"],
+                100 * X["cpu"]["mock"], 100 * X["cpu"]["client"],
+                a["after_s"], fmt_mem(a)))
+    finally:
+        for lp in (vis, main):
+            if lp is not None:
+                try:
+                    lp.p.kill()
+                    lp.finish(10)
+                except Exception:       # noqa: BLE001 (already failing)
+                    pass
+        if sm is not None:
+            sm.stop()
+        srv.stop()
+        srv.cleanup()
+
+
+def db_cpu(srv):
+    """The database server's CPU sample (pg_sample), or nothing."""
+    return pg_sample(srv.cluster) if isinstance(srv, PgService) else \
+        {"cpu": {}}
+
+
+def nz(errors):
+    """The errors that happened, or 0."""
+    e = {k: v for k, v in errors.items() if v}
+    return e or 0
+
+
+def m9_crowd(reaper, mock):
+    R["crowd"] = {}
+    srv = crowd_service(lambda env: Service(reaper, mock, "intake", env,
+                                            "SQLite"))
+    crowd_measure(reaper, mock, srv, R["crowd"])
 
 
 def m5_merge(reaper):
@@ -1583,6 +1942,23 @@ class PgService(Service):
                         INTAKE_BENCH_SERVICE=self.tmp)
         self.needle = ("INTAKE_BENCH_SERVICE=" + self.tmp).encode()
 
+    def db_pids(self):
+        """The PostgreSQL server's processes (the postmaster, its
+        backends, its own workers), the bench's probes left out: they
+        serve this service alone while it is measured."""
+        out = {}
+        pm = pg_cluster._postmaster_pid(self.cluster.data)
+        st = pm and proc_stat(pm)
+        if not st:
+            return out
+        out[pm] = st
+        for pid in all_pids():
+            st = proc_stat(pid)
+            if st and st["ppid"] == pm and st["state"] != "Z" and \
+                    pid not in PROBE_PIDS:
+                out[pid] = st
+        return out
+
     def query(self, sql, args=()):
         if args:
             raise ValueError("PgService.query takes no parameters")
@@ -1618,7 +1994,7 @@ def pg_sample(cluster):
     return out
 
 
-def nodes_throughput(reaper, srvs, cluster, conc, seconds):
+def nodes_throughput(reaper, srvs, cluster, conc, seconds, mock=None):
     """throughput_run for one node or several on one database: one load
     client per node, conc split between them, all at once; turns/s
     counted until every extraction landed; the service's CPU (every
@@ -1628,6 +2004,7 @@ def nodes_throughput(reaper, srvs, cluster, conc, seconds):
     before = [s.sample() for s in srvs]
     rb = reaper.snapshot()
     pb = pg_sample(cluster) if cluster else None
+    m0 = mock_cpu(mock)
     loads, errs = [None] * len(srvs), []
 
     def one(i):
@@ -1655,6 +2032,7 @@ def nodes_throughput(reaper, srvs, cluster, conc, seconds):
     after = [s.sample() for s in srvs]
     ra = reaper.snapshot()
     pa = pg_sample(cluster) if cluster else None
+    m1 = mock_cpu(mock)
     cpu = service_cpu({"cpu": {}}, {"cpu": {}}, rb, ra)
     for b, a in zip(before, after):
         for k, v in service_cpu(b, a, {}, {}).items():
@@ -1687,6 +2065,8 @@ def nodes_throughput(reaper, srvs, cluster, conc, seconds):
            "ttfd_us": dist_merge([r["ttfd_us"] for r in loads])}
     res["spawned_per_turn"] = sum(n - rb.get(k, [0, 0.0])[0] for k, (n, _)
                                   in ra.items()) / max(turns, 1)
+    res["pg_cpu_s"] = pg_cpu
+    shares(res, t_landed, m1 - m0, sum(r["cpu_s"] for r in loads))
     log("%s c=%d: %d turns, %.0f/s landed (%d/%d in %.1f s), %.3f "
         "extractor processes per turn, service CPU "
         "%.2f ms/turn %s, PostgreSQL %.2f ms/turn %s, errors %s" % (
@@ -2032,7 +2412,8 @@ def m_pg(reaper, mock):
                 for s in ss:
                     s.start()
                     run_load(reaper, ["-p", s.port, "-c", 4, "-n", 20], 30)
-                X["tput"][key] = nodes_throughput(reaper, ss, cl, 16, secs)
+                X["tput"][key] = nodes_throughput(reaper, ss, cl, 16, secs,
+                                                  mock)
                 if key != "pg2":
                     stop_all()
         except Exception:
@@ -2118,6 +2499,22 @@ def m_pg(reaper, mock):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def streams():
+        # Measure 4 with the PostgreSQL server counted as the service's.
+        cluster.create_db("bench_streams")
+        X["streams"] = {}
+        streams_measure(reaper, mock, PgService(
+            reaper, mock, cluster, "bench_streams", "a",
+            {"INTAKE_THREADS": 600}, "PostgreSQL"), X["streams"],
+            (200, 500), db=True, need=40)
+
+    def crowd():
+        cluster.create_db("bench_crowd")
+        X["crowd"] = {}
+        crowd_measure(reaper, mock, crowd_service(
+            lambda env: PgService(reaper, mock, cluster, "bench_crowd", "a",
+                                  env, "PostgreSQL")), X["crowd"], db=True)
+
     def conns():
         X["conns"] = pg_connections(reaper, mock, cluster, probe,
                                     100 if QUICK else 200)
@@ -2130,6 +2527,8 @@ def m_pg(reaper, mock):
         if len(srvs) == 2:
             part("follow", follow, 60)
         stop_all()
+        part("streams", streams, 60)
+        part("crowd", crowd, 100 if QUICK else 130)
         part("dead input", dead, 45)
         part("merge", merge, 40)
         part("connections", conns, 40)
@@ -2430,6 +2829,279 @@ def report_notify(a, X):
     a("")
 
 
+# --------------------------------------------------------------------------
+# the issue's figures, SQLite beside PostgreSQL
+
+def worst(rounds, n, key):
+    """The round of n streams with the largest key (the worse of the
+    repeated rounds), or None."""
+    rs = [rd for rd in rounds if rd["n"] == n and key(rd) is not None]
+    return max(rs, key=key) if rs else None
+
+
+def hl_figures(T, S, C):
+    """The issue's figures of one engine, from its throughput run (T),
+    its measure 4 (S) and its measure 9 (C): {row key: (value text,
+    met or None, ratio text)}."""
+    out = {}
+    if T:
+        sh = T.get("share", {})
+        out["tput"] = (
+            "**%.0f/s** (%d lost, %d errors; of the two cores: service "
+            "%.0f %%, mock %.0f %%, load client %.0f %%)" % (
+                T["turns_s"], T["lost"],
+                sum(T["errors"].values()) if "errors" in T else
+                sum(T["load"]["errors"].values()),
+                100 * sh.get("service", 0), 100 * sh.get("mock", 0),
+                100 * sh.get("client", 0)),
+            T["turns_s"] >= 1000 and T["lost"] == 0,
+            times(T["turns_s"] / NEXT["turns_s"]))
+        cpu = T["cpu_ms_turn"] + T.get("pg_ms_turn", 0.0)
+        out["cpu"] = ("**%.2f ms**%s (mock %.2f, load client %.2f)" % (
+            cpu, " (PostgreSQL's %.2f of it)" % T["pg_ms_turn"] if
+            "pg_ms_turn" in T else "", sh.get("mock_ms_turn", 0),
+            sh.get("client_ms_turn", 0)), cpu <= 1.05,
+            times(NEXT["cpu_ms"] / max(cpu, 1e-9)))
+    if S and "idle" in S:
+        i = S["idle"]
+        out["idle"] = ("**%.1f MB** RSS (PSS %.1f)" % (
+            i["rss_kb"] / 1024, i["pss_kb"] / 1024),
+            i["rss_kb"] / 1024 <= 13,
+            times(NEXT["idle_mb"] * 1024 / max(i["rss_kb"], 1)))
+        for n in (200, 500):
+            rd = worst(S.get("rounds", []), n,
+                       lambda r: r["mem"].get("per_rss"))
+            if rd:
+                m = rd["mem"]
+                out["mem%d" % n] = (
+                    "**%.0f KB** RSS (PSS %.0f); peak %.1f MB RSS, %d "
+                    "extractors at most" % (
+                        m["per_rss"], m["per_pss"], m["peak_rss"] / 1024,
+                        m["peak_ext_procs"]), m["per_rss"] <= 100,
+                    times(1024 * NEXT["stream_mb"] /
+                               max(m["per_rss"], 1e-9)))
+                out["noext%d" % n] = (
+                    "%.0f KB RSS (PSS %.0f)" % (m["per_rss_noext"],
+                                                m["per_pss_noext"]),
+                    None, "")
+            rd = worst(S.get("rounds", []), n,
+                       lambda r: r.get("gap_added_p99"))
+            if rd:
+                errs = sum(rd["load"]["errors"].values())
+                out["gap%d" % n] = (
+                    "**%s ms**, %d errors" % (ms(rd["gap_added_p99"], 1),
+                                              errs),
+                    rd["gap_added_p99"] <= 7000 and errs == 0,
+                    times(NEXT["gap_ms"] * 1000 /
+                               max(rd["gap_added_p99"], 1)))
+        aft = S.get("after")
+        if aft:
+            out["after"] = ("**%.1f MB = %.2f× idle** (PSS %.1f MB)" % (
+                aft["rss_kb"] / 1024, aft["rss_kb"] / max(i["rss_kb"], 1),
+                aft["pss_kb"] / 1024), aft["rss_kb"] <= 1.5 * i["rss_kb"],
+                "")
+    if C and "visitors" in C:
+        v, m = C["visitors"], C["mem"]
+        vu = v["visit_us"]
+        out["visit"] = (
+            "**%s ms** (the turn alone %s; %d visitors)" % (
+                ms(vu.get("p99"), 1), ms(v["ttfd_us"].get("p99"), 1),
+                v["ok"]), vu.get("p99") is not None and vu["p99"] < 100000,
+            "")
+        out["crowd_err"] = ("**%d** (%s)" % (C["errors_n"], crowd_errors(C)),
+                            C["errors_n"] == 0, "")
+        if "per_rss" in m:
+            out["crowd_mem"] = (
+                "**%.0f KB** RSS (PSS %.0f) over %d connections" % (
+                    m["per_rss"], m["per_pss"], C["connected"]),
+                m["per_rss"] <= 100,
+                times(1024 * NEXT["stream_mb"] /
+                           max(m["per_rss"], 1e-9)))
+            out["crowd_peak"] = ("%.1f MB RSS (PSS %.1f)" % (
+                m["peak_rss"] / 1024, m["peak_pss"] / 1024), None, "")
+    return out
+
+
+def times(r):
+    """A ratio to the ordinary stack: 0.4×, 3.1×, 12×."""
+    return ("%.0f×" if r >= 10 else "%.1f×") % r
+
+
+def crowd_errors(C):
+    m, v = C["main"], C["visitors"]
+    parts = []
+    for what, e in (("turns", m["errors"]), ("followers", {
+            k: x for k, x in m["follow"]["errors"].items()
+            if k != "no_start"}), ("visitors", v["errors"])):
+        e = {k: x for k, x in e.items() if x}
+        parts.append("%s %s" % (what, ", ".join(
+            "%d %s" % (x, k) for k, x in sorted(e.items())) or "0"))
+    return "; ".join(parts)
+
+
+HEADLINE = (
+    ("tput", "turns/s at concurrency 16, zero-delay mock, counted until "
+     "every extraction landed", "≥ 1,000/s", "~100/s"),
+    ("cpu", "CPU per turn at concurrency 16, extraction on, every process "
+     "of the service (lighttpd, intake.fcgi, the extractors; on "
+     "PostgreSQL its server too)", "≤ 1.05 ms", "10.5 ms"),
+    ("idle", "memory at idle, every process, RSS summed", "≤ 13 MB",
+     "130 MB"),
+    ("mem200", "memory per concurrent stream over idle, 200 streams, every "
+     "process at the same instants (extractors included), RSS summed",
+     "≤ 100 KB", "~1 MB (extraction included)"),
+    ("noext200", "… the same without the extractors' processes", "", ""),
+    ("mem500", "memory per concurrent stream over idle, 500 streams (the "
+     "worse round), every process, RSS summed", "≤ 100 KB", "~1 MB"),
+    ("noext500", "… the same without the extractors' processes", "", ""),
+    ("after", "RSS of every process %.0f s after the last stream ended" %
+     AFTER_S, "≤ 1.5× idle", "–"),
+    ("gap200", "p99 inter-delta gap added, 200 streams", "≤ 7 ms, 0 errors",
+     "70–77 ms"),
+    ("gap500", "p99 inter-delta gap added, 500 streams (the worse round)",
+     "≤ 7 ms, 0 errors", "–"),
+    ("visit", "2,000 concurrent (1,000 streams + 1,000 followers, one "
+     "intake.fcgi): a new visitor every 100 ms, POST conversation → first "
+     "delta, p99", "< 100 ms", "–"),
+    ("crowd_err", "… errors (the crowd's turns, its followers, the "
+     "visitors)", "0", "–"),
+    ("crowd_mem", "… memory per connection over idle, every process, RSS "
+     "summed", "≤ 100 KB", "~1 MB"),
+    ("crowd_peak", "… peak memory, every process", "", ""),
+)
+
+
+def report_headline(a):
+    """The issue's figures in one table, SQLite beside PostgreSQL."""
+    P = R.get("pg", {})
+    lite = hl_figures(R.get("tput", {}).get(("intake", 16)),
+                      R.get("streams"), R.get("crowd"))
+    pg = hl_figures(P.get("tput", {}).get("pg1"), P.get("streams"),
+                    P.get("crowd"))
+    if not lite and not pg:
+        return
+    a("## Ten times the ordinary stack (issue 15)")
+    a("")
+    a("The ordinary stack: a Next.js route + AI SDK + `after()` + SQLite "
+      "through libsql, one Node process, measured on this kind of two-core "
+      "machine against the same kind of mock and client (the issue's "
+      "figures). Ratio: ordinary ÷ ours where lower is better, ours ÷ "
+      "ordinary for turns/s; the target is 10×. Memory is summed over "
+      "every process of the service sampled at the same instants (the "
+      "largest sum, never each process's own peak); the target is judged "
+      "on summed RSS, the stricter; PSS (/proc/PID/smaps_rollup) is beside "
+      "it because it is the fairer sum: RSS counts a page shared by "
+      "several processes (libc, libsqlite3, libcurl and the program's own "
+      "text in every extractor; on PostgreSQL the shared buffers in every "
+      "backend) once per process that maps it, where PSS divides it "
+      "among them, so that their PSS adds up to each page counted once. "
+      "On PostgreSQL the server's processes (postmaster, backends, its "
+      "own workers; the bench's probes left out) are counted as the "
+      "service's, for CPU and for memory.")
+    a("")
+    a("| figure | target | ordinary stack | SQLite | met? | ratio | "
+      "PostgreSQL | met? | ratio |")
+    a("|---|---|---|---|---|---|---|---|---|")
+
+    def cell(f, key):
+        if key not in f:
+            return "– | | "
+        v, met, ratio = f[key]
+        return "%s | %s | %s" % (v, "" if met is None else yes(met), ratio)
+
+    for key, fig, target, ordinary in HEADLINE:
+        if key not in lite and key not in pg:
+            continue
+        a("| %s | %s | %s | %s | %s |" % (fig, target, ordinary,
+                                          cell(lite, key), cell(pg, key)))
+    a("")
+
+
+def report_crowd(a, C, label):
+    """Measure 9's details for one engine."""
+    if not C or "visitors" not in C:
+        return
+    m, v, mm = C["main"], C["visitors"], C["mem"]
+    cp = C.get("cpu", {})
+    aft = C.get("after") or {"after_s": 0, "rss_kb": 0, "pss_kb": 0}
+    a("- **%s:** the %d turns and %d followers were all in %s s after the "
+      "first request; streams at the mock while the visitors came: %s to "
+      "%s. Visitors: %d of %d ok; POST /api/conversations → first delta "
+      "p50 / p99 / max %s / %s / %s ms; the turn alone (POST .../messages "
+      "→ first delta) %s / %s / %s ms; a visitor started late against its "
+      "schedule by %s ms at p99 (the client's own lag). Followers: first "
+      "delta p50 / p99 %s / %s ms after their GET, %.0f deltas each. The "
+      "crowd's own gap between deltas p50 / p99 / max %s / %s / %s ms "
+      "(the mock sends one every 50 ms). Errors: %s. Peak, every process "
+      "at one instant: %.1f MB RSS (PSS %.1f): %s; %d threads, %d "
+      "descriptors, %d extractors at most; per connection over idle %.0f "
+      "KB RSS (PSS %.0f), without the extractors %.0f (PSS %.0f); during "
+      "the visitors' window alone %.0f KB RSS. CPU while the visitors "
+      "came, of the two cores: service %.0f %%, mock %.0f %%, the load "
+      "clients %.0f %%. %.0f s after the crowd ended: %.1f MB RSS (PSS "
+      "%.1f; idle %.1f / %.1f)." % (
+          label, C["n"], C["n"], "%.1f" % C["ready_s"] if C.get("ready_s")
+          else "(never)", C.get("active_min"), C.get("active_max"),
+          v["ok"], C["window_s"] * C["rate"],
+          ms(v["visit_us"].get("p50"), 1), ms(v["visit_us"].get("p99"), 1),
+          ms(v["visit_us"].get("max"), 1), ms(v["ttfd_us"].get("p50"), 1),
+          ms(v["ttfd_us"].get("p99"), 1), ms(v["ttfd_us"].get("max"), 1),
+          ms(v["late_us"].get("p99"), 1),
+          ms(m["follow"]["first_us"].get("p50"), 1),
+          ms(m["follow"]["first_us"].get("p99"), 1),
+          m["follow"]["deltas_per"], ms(m["gap_us"].get("p50"), 1),
+          ms(m["gap_us"].get("p99"), 1), ms(m["gap_us"].get("max"), 1),
+          crowd_errors(C) + ("; %d followers had no turn to follow" %
+                             m["follow"]["errors"].get("no_start", 0)
+                             if m["follow"]["errors"].get("no_start")
+                             else "") +
+          ("; last: %s / %s" % (m.get("last_error") or "–",
+                                v.get("last_error") or "–")
+           if C["errors_n"] else ""),
+          mm.get("peak_rss", 0) / 1024, mm.get("peak_pss", 0) / 1024,
+          ", ".join("%s %.1f" % (k, x / 1024) for k, x in sorted(
+              mm.get("at_peak", {}).get("rss_by", {}).items(),
+              key=lambda kv: -kv[1])),
+          mm.get("peak_threads", 0), mm.get("peak_fds", 0),
+          mm.get("peak_ext_procs", 0), mm.get("per_rss", 0),
+          mm.get("per_pss", 0), mm.get("per_rss_noext", 0),
+          mm.get("per_pss_noext", 0),
+          C.get("mem_window", {}).get("per_rss", 0),
+          100 * cp.get("service", 0), 100 * cp.get("mock", 0),
+          100 * cp.get("client", 0), aft["after_s"],
+          aft["rss_kb"] / 1024, aft["pss_kb"] / 1024,
+          C["idle"]["rss_kb"] / 1024, C["idle"]["pss_kb"] / 1024))
+
+
+def report_crowds(a):
+    lite, pg = R.get("crowd"), R.get("pg", {}).get("crowd")
+    if not (lite and "visitors" in lite) and not (pg and "visitors" in pg):
+        return
+    a("## 2,000 streams and followers in one process (measure 9)")
+    a("")
+    ramp = (lite or pg).get("ramp_s", 0)
+    a("One lighttpd (server.max-fds 16384, max-connections 8192) and one "
+      "intake.fcgi (INTAKE_THREADS %d: its cap on workers). bench/load "
+      "makes %d conversations, then starts their turns over %.0f s, the "
+      "mock streaming each reply at 20 tokens a second for long enough, "
+      "and one follower per turn "
+      "(GET /api/conversations/{id}/events with the conversation's token, "
+      "once the turn's first delta is in). Once every turn and follower "
+      "has its first delta, a second client brings a new visitor every "
+      "%d ms (open loop, %d threads): POST /api/conversations, then a "
+      "turn whose reply is %d tokens. Memory: every process of the "
+      "service (lighttpd, intake.fcgi, the extractors the visitors' and "
+      "then the crowd's turns start; on PostgreSQL the server) summed at "
+      "each sample, every 0.5 s, the largest sum; per connection is that "
+      "peak less idle, over the turns and followers that ran to their "
+      "end." % (2 * CROWD_N + 300, CROWD_N, ramp, 1000 // CROWD_RATE,
+                CROWD_CLIENTS, VISIT_TOKENS))
+    a("")
+    report_crowd(a, lite, "SQLite")
+    report_crowd(a, pg, "PostgreSQL")
+    a("")
+
+
 def report(mach, elapsed):
     L = []
     a = L.append
@@ -2455,6 +3127,9 @@ def report(mach, elapsed):
     if QUICK:
         a("- **BENCH_QUICK=1:** shortened runs; figures less stable.")
     a("")
+    report_headline(a)
+    a("## Every measure")
+    a("")
     a("Times are p50 / p99 / max in milliseconds unless said otherwise. "
       "\"vs Next.js\" is how many times better than the Next.js + AI SDK + "
       "`after()` + libsql turn measured on the same kind of machine "
@@ -2464,6 +3139,7 @@ def report(mach, elapsed):
     a("")
     a("| # | figure | p50 | p99 | max | target | met? | vs Next.js |")
     a("|---|---|---|---|---|---|---|---|")
+    table_at = len(L)
 
     if "dead" in R:
         for kind, label in (("intake", "lighttpd"), ("fcgid",
@@ -2520,12 +3196,15 @@ def report(mach, elapsed):
             ratio = i["turns_s"] / f["turns_s"] if f["turns_s"] else 0
             a("| 3 | turns/s at concurrency %d, counted until every "
               "extraction landed (intake %.0f/s, %d lost; floor %.0f/s, %d "
-              "lost; over HTTP alone %.0f vs %.0f; errors %d) | ratio "
-              "**%.2f** of the floor | | | ≥ 0.7 of the floor; ≥ 1,000/s "
-              "(10×) | %s / %s | %.1f× |" % (
+              "lost; over HTTP alone %.0f vs %.0f; errors %d; of the two "
+              "cores: service %.0f %%, mock %.0f %%, load client %.0f %%) "
+              "| ratio **%.2f** of the floor | | | ≥ 0.7 of the floor; ≥ "
+              "1,000/s (10×) | %s / %s | %.1f× |" % (
                   conc, i["turns_s"], i["lost"], f["turns_s"], f["lost"],
                   i["load"]["turns_per_s"], f["load"]["turns_per_s"],
-                  sum(i["load"]["errors"].values()), ratio,
+                  sum(i["load"]["errors"].values()),
+                  100 * i["share"]["service"], 100 * i["share"]["mock"],
+                  100 * i["share"]["client"], ratio,
                   yes(ratio >= 0.7 and i["lost"] == 0),
                   yes(i["turns_s"] >= 1000),
                   i["turns_s"] / NEXT["turns_s"]))
@@ -2556,22 +3235,29 @@ def report(mach, elapsed):
                   ms(i_ttfd.get("max"))))
     if "streams" in R and R["streams"].get("rounds"):
         S = R["streams"]
-        idle_mb = S["idle"]["rss_kb"] / 1024
-        a("| 4 | service memory at idle (RSS of every process: %s; 600 "
-          "threads) | %.1f MB | | | ≤ 13 MB (10×) | %s | %.1f× |" % (
+        idle = S["idle"]
+        idle_mb = idle["rss_kb"] / 1024
+        a("| 4 | service memory at idle, every process (%s), RSS summed "
+          "(PSS summed: %.1f MB) | %.1f MB | | | ≤ 13 MB (10×) | %s | "
+          "%.1f× |" % (
               ", ".join("%s %d" % kv for kv in sorted(
-                  S["idle"]["procs"].items())), idle_mb,
+                  idle["procs"].items())), idle["pss_kb"] / 1024, idle_mb,
               yes(idle_mb <= 13), NEXT["idle_mb"] / idle_mb))
         for rd in S["rounds"]:
             errs = sum(rd["load"]["errors"].values())
-            a("| 4 | %d streams at 20 tokens/s: %.1f MB (lighttpd + "
-              "intake.fcgi) at %d streaming at once, %.1f MB at most with the "
-              "extractors; **%.0f KB per stream** over idle | | | | ≤ 100 KB "
-              "(10×) | %s | %.1f× |" % (
-                  rd["n"], rd["peak_srv_kb"] / 1024, rd["peak_active"],
-                  rd["peak_rss_kb"] / 1024,
-                  rd["per_stream_kb"], yes(rd["per_stream_kb"] <= 102.4),
-                  1024 * NEXT["stream_mb"] / max(rd["per_stream_kb"], 1e-9)))
+            m = rd["mem"]
+            if "per_rss" in m:
+                a("| 4 | %d streams at 20 tokens/s, %d at once: every "
+                  "process at the same instants (lighttpd, intake.fcgi, "
+                  "up to %d extractors), peak %.1f MB RSS (PSS %.1f); "
+                  "**%.0f KB per stream** over idle, RSS (PSS %.0f KB); "
+                  "without the extractors %.0f KB (PSS %.0f) | | | | ≤ "
+                  "100 KB (10×) | %s | %.1f× |" % (
+                      rd["n"], rd["peak_active"], m["peak_ext_procs"],
+                      m["peak_rss"] / 1024, m["peak_pss"] / 1024,
+                      m["per_rss"], m["per_pss"], m["per_rss_noext"],
+                      m["per_pss_noext"], yes(m["per_rss"] <= 100),
+                      1024 * NEXT["stream_mb"] / max(m["per_rss"], 1e-9)))
             if "gap_added_p99" in rd:
                 a("| 4 | %d streams: gap between deltas at the client "
                   "(provider's own gaps %s / %s / %s); %d errors; "
@@ -2605,16 +3291,20 @@ def report(mach, elapsed):
                       S["rounds"][-2]["after"]["fds"])))
         aft = S.get("after")
         if aft:
-            idle = S["idle"]
             # Four spare SQLite handles stay open (2 descriptors each).
             back = (aft["procs"] == idle["procs"] and aft["fds"] <=
                     idle["fds"] + 8 and aft["zombies"] == 0)
-            a("| 4 | after the load (%.0f s later): processes %s (idle %s), "
-              "fds %d (idle %d), zombies %d, RSS %.1f MB (idle %.1f) | | | "
-              "| back to idle, no zombies | %s | |" % (
-                  aft.get("settle_s", 0), aft["procs"], idle["procs"],
-                  aft["fds"], idle["fds"], aft["zombies"],
-                  aft["rss_kb"] / 1024, idle["rss_kb"] / 1024, yes(back)))
+            a("| 4 | %.0f s after the last stream ended: processes %s (idle "
+              "%s), fds %d (idle %d), zombies %d | | | | back to idle, no "
+              "zombies | %s | |" % (
+                  aft["after_s"], aft["procs"], idle["procs"], aft["fds"],
+                  idle["fds"], aft["zombies"], yes(back)))
+            a("| 4 | … RSS of every process then: **%.1f MB = %.2f× idle** "
+              "(PSS %.1f MB = %.2f× idle) | | | | RSS ≤ 1.5× idle | %s | |"
+              % (aft["rss_kb"] / 1024, aft["rss_kb"] / idle["rss_kb"],
+                 aft["pss_kb"] / 1024, aft["pss_kb"] / max(idle["pss_kb"],
+                                                           1),
+                 yes(aft["rss_kb"] <= 1.5 * idle["rss_kb"])))
     if "merge" in R:
         for leads in (1, 32):
             x = R["merge"].get((leads, False))
@@ -2660,7 +3350,10 @@ def report(mach, elapsed):
           "|" % (x["n"], x["cap"], x["floor_s"], x["landed_s"],
                  "all landed" if x["all_landed"] else "**not all landed: "
                  "%s**" % x["jobs"]))
+    if len(L) == table_at:          # no row: no table
+        del L[table_at - 6:]
     a("")
+    report_crowds(a)
     if "notify" in R:
         report_notify(a, R["notify"])
     if "pg" in R:
@@ -2722,6 +3415,7 @@ def main():
         if not os.access(os.path.join(BIN, p), os.X_OK):
             sys.exit("run.py: %s/%s is missing: run make bench" % (BIN, p))
     mach = machine()
+    mach["nofile"] = raise_nofile()
     reaper = Reaper()
     if not reaper.ok:
         NOTES_RUN.append("could not become a child subreaper: extractor CPU "
@@ -2743,6 +3437,7 @@ def main():
                  (8, m8_notify, (reaper, mock)),
                  (3, m3_throughput, (reaper, mock)),
                  (4, m4_streams, (reaper, mock)),
+                 ("crowd", m9_crowd, (reaper, mock)),
                  (7, m7_backlog, (reaper, mock)),
                  ("pg", m_pg, (reaper, mock))]
         for n, fn, args in steps:

@@ -190,5 +190,6 @@ api_handle(struct ctx *c)
 	    api_slot(c, rule->slot, &slot) == -1)
 		return;
 	rule->handle(c);
-	slots_give(c->db, slot);
+	/* A stream may have given its handle back meanwhile. */
+	slots_give(handler_db(c), slot);
 }

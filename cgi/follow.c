@@ -51,8 +51,12 @@ follow_wait(struct ctx *c, int64_t msg_id, size_t pos, int64_t started,
 			events_ping(&c->h);
 			*last_write = now;
 		}
+		/* No handle held while it waits: a crowd of followers
+		   shares a few. */
+		handler_db_put(c);
 		util_sleep_ms(FOLLOW_POLL_MS);
-		if (store_reply_peek(c->db, msg_id, &p) != FOUND)
+		if (handler_db(c) == NULL ||
+		    store_reply_peek(c->db, msg_id, &p) != FOUND)
 			return FOLLOW_ERROR;
 		if (p.status != MSG_STREAMING || p.length > pos)
 			return FOLLOW_READ;

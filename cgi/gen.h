@@ -59,4 +59,7 @@ void	gen_builtin(const struct gen_input *, const struct gen_sink *,
 void	gen_llm(const struct gen_input *, const struct gen_sink *,
 	    struct gen_result *);
 
+/* At exit: libcurl's cleanup, if a model was ever called. */
+void	gen_llm_done(void);
+
 #endif

@@ -8,9 +8,12 @@
  * call can end is worded here for the visitor (plain, no internals, never
  * the key) and for the log (what actually happened).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "gen.h"
 #include "llm.h"
@@ -114,6 +117,34 @@ gl_http_words(long status)
 	    "later.";
 }
 
+/*
+ * libcurl (and the TLS library under it, several MB once initialised) is
+ * set up by the first call to a model, not at start: an installation on
+ * the built-in model never loads it, and an idle process stays small.
+ * This libcurl's curl_global_init is thread-safe (7.84 and later, as
+ * Debian 12's); pthread_once makes it once.
+ */
+static pthread_once_t	gl_once = PTHREAD_ONCE_INIT;
+static int		gl_curl;	/* 1 up, -1 failed */
+
+static void
+gl_curl_init(void)
+{
+	gl_curl = curl_global_init(CURL_GLOBAL_DEFAULT) == 0 ? 1 : -1;
+	if (gl_curl == -1)
+		log_warnx("curl_global_init failed");
+}
+
+void
+gen_llm_done(void)
+{
+	if (gl_curl == 1) {
+		llm_thread_done();
+		curl_global_cleanup();
+	}
+	gl_curl = 0;
+}
+
 void
 gen_llm(const struct gen_input *in, const struct gen_sink *sink,
     struct gen_result *res)
@@ -156,12 +187,19 @@ gen_llm(const struct gen_input *in, const struct gen_sink *sink,
 		goto out;
 	}
 
+	pthread_once(&gl_once, gl_curl_init);
+	if (gl_curl != 1) {
+		gl_fail(res, "The assistant is unavailable right now.",
+		    "libcurl could not be initialised");
+		goto out;
+	}
 	memset(&call, 0, sizeof(call));
 	call.cfg = cfg;
 	call.proto = llm_proto_of(cfg);
 	call.body = body;
 	call.stream = 1;
 	call.on_data = gl_data;
+	call.end = GEN_END;
 	call.tick = gl_tick;
 	call.arg = &g;
 	g.start = g.last_token = util_mono_ms();

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dbpool.h"
 #include "handler.h"
 #include "log.h"
 #include "query.h"
@@ -77,4 +78,20 @@ handler_body(struct ctx *c, char **body, size_t *len)
 		    "not be read.");
 		return -1;
 	}
+}
+
+/* The handles are the process's pool (dbpool.c), not the worker's. */
+void
+handler_db_put(struct ctx *c)
+{
+	dbpool_put(c->db);
+	c->db = NULL;
+}
+
+struct db *
+handler_db(struct ctx *c)
+{
+	if (c->db == NULL)
+		c->db = dbpool_get();
+	return c->db;
 }

@@ -26,7 +26,7 @@ struct db;
 struct ctx {
 	struct http		 h;
 	const struct config	*cfg;
-	struct db		*db;		/* the worker's own handle */
+	struct db		*db;		/* from the pool (dbpool.h) */
 	struct store_owner	 self;
 	struct route		 route;
 	struct {
@@ -54,6 +54,16 @@ extern _Atomic int api_terminating;
  * length.  0, or -1 when it was answered (415, 413, 408, 400, 503).
  */
 int	handler_body(struct ctx *, char **body, size_t *len);
+
+/*
+ * A request's database handle: handler_db_put gives it back to the
+ * process's pool while a reply streams (c->db becomes NULL), so that 500
+ * streams hold a few handles, not 500; handler_db takes one again when
+ * c->db is NULL (another, or the same) and returns c->db (NULL if none
+ * can be had: the caller answers as for a database error).
+ */
+void	handler_db_put(struct ctx *);
+struct db *handler_db(struct ctx *);
 
 /*
  * 1 when the request is staff's: the web server's own authentication

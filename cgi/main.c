@@ -2,8 +2,14 @@
  * main.c: intake.fcgi, the program behind /api/.
  *
  * Under FastCGI (the web server hands us a listening socket on fd 0) it
- * runs INTAKE_THREADS workers, each accepting and answering one request
- * at a time with a SQLite handle of its own.  Under plain CGI
+ * runs worker threads, each accepting and answering one request at a
+ * time, with database handles from a small pool (dbpool.c).  A few
+ * workers start; one more starts whenever a worker takes a request and
+ * none is left accepting, up to INTAKE_THREADS; a worker idle for
+ * WORKER_IDLE_MS beyond the first few leaves, and its stack goes back to
+ * the system.  So memory follows the requests in flight: a process that
+ * held 2,000 streams returns near its idle size once they end.  Under
+ * plain CGI
  * (FCGX_IsCGI: no socket) it answers the one request in its environment
  * over stdio and exits.  In both, what follows a response (the
  * extractor) starts only once the response has ended.
@@ -13,6 +19,7 @@
  * its arguments are ignored: a query string without '=' reaches a CGI
  * program as argv, and must not make it print --check's lines.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,15 +39,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <fcgiapp.h>
 
 #include "api.h"
 #include "checks_run.h"
 #include "db.h"
+#include "dbpool.h"
 #include "finals.h"
+#include "gen.h"
 #include "log.h"
 #include "maint.h"
+#include "saver.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -50,23 +59,67 @@ static int		cgi;		/* plain CGI: one request, stdio */
 static int		listen_fd;	/* 0: the socket the server gave us */
 static char		listen_path[PATHS_MAX];	/* --listen: ours to remove */
 static struct stat	listen_st;	/* its inode, so as to remove only it */
-static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Requests being answered, and whether a stop was asked for. */
-static pthread_mutex_t	busy_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	busy_cond;	/* on CLOCK_MONOTONIC: run_fastcgi */
-static int		busy;
-static int		stopping;
-static long		workers;	/* worker threads still running */
 
 /*
- * Each worker's handle and whether it answers a request now, so the main
- * thread can close the handles of idle workers after a burst (memory and
- * descriptors return to idle) and all of them at exit (valgrind-clean).
+ * The workers: how many run, how many answer a request now (the rest
+ * wait to accept), whether one is in accept (one at a time: libfcgi's
+ * accept is not shared), and whether a stop was asked for.  All under
+ * busy_lock; both conditions are on CLOCK_MONOTONIC (run_fastcgi).
  */
-static struct db	**worker_db;
-static char		*worker_busy;
+static pthread_mutex_t	busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	busy_cond;	/* busy or workers went down */
+static pthread_cond_t	accept_cond;	/* the turn to accept is free */
+static int		busy;
+static int		stopping;
+static int		accepting;	/* a worker is in FCGX_Accept_r */
+static long		workers;	/* worker threads running */
+static long		workers_left;	/* ever left idle: the main thread
+					   trims malloc after some did */
 
+/*
+ * A worker's stack is mapped here, not by glibc: glibc keeps up to 40 MiB
+ * of exited threads' stacks for reuse with the top of each (its last
+ * frames, 16 KiB below them, the TLS) still resident, which after a
+ * burst of 500 streams was 160 stacks and 3.9 MB.  A worker that leaves
+ * puts its stack on the gone list; the main thread joins it and unmaps
+ * the stack (stacks_reap), so all of it goes back.
+ */
+struct stack {
+	void		*map;		/* the guard page, then the stack */
+	size_t		 len;
+	pthread_t	 tid;		/* set by the worker itself */
+	struct stack	*next;		/* on the gone list */
+};
+static struct stack	*stacks_gone;	/* under busy_lock */
+
+/*
+ * A worker's stack.  Measured in make bench's build (-O2, no sanitizer)
+ * as the lowest page touched in each worker's stack, TLS and thread
+ * descriptor included, on SQLite and PostgreSQL: 24-28 KB for a turn
+ * (built-in model, or a provider over HTTP), a follower, the leads
+ * page's queries and the extractor's spawn; 88 KB, the deepest, for the
+ * admin's health answer on an installation with a problem (checks_run's
+ * path buffers).  256 KB is almost three times that.  Only what a thread
+ * touches is memory (the rest is address space), and that goes back
+ * when the thread leaves.  AddressSanitizer (the test build) puts
+ * redzones around every local: it gets 1 MB.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_STACK		(1024 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WORKER_STACK		(1024 * 1024)
+#endif
+#endif
+#ifndef WORKER_STACK
+#define WORKER_STACK		(256 * 1024)
+#endif
+
+#define STACK_GUARD	4096	/* no access: an overflow faults */
+#define WORKERS_KEEP	4	/* started at once; never leave when idle */
+#define WORKER_IDLE_MS	5000	/* a worker beyond those idle this long
+				   leaves */
+#define WORKER_FAIL_LOG_MS 60000 /* a failed thread start logged this often */
 #define STOP_GRACE_MS	30000	/* replies in flight may finish (SIGTERM) */
 #define STOP_LAST_MS	5000	/* then, for their last events to go out */
 #define TICK_MS		1000	/* the main thread's round */
@@ -76,7 +129,6 @@ static char		*worker_busy;
 #define IDLE_HANDLES	4	/* handles kept open beyond those in use */
 #define DRAIN_MS	2000		/* reading a refused body, at most */
 #define DRAIN_MAX	(16LL << 20)
-#define REFUSED_LOG_MS	60000	/* a refused database logged this often */
 
 static void	listen_remove(void);
 
@@ -84,152 +136,261 @@ static void	listen_remove(void);
 static const char not_set_up[] = "The service is not set up correctly.";
 
 /*
- * Count worker w's request in or out; returns 1 when the process is
- * stopping.  While a worker is counted in, its SQLite handle is its own;
- * while it is out, the main thread may close the handle (see idle_close).
+ * Answer one request with a handle from the pool (made first, if it may
+ * be: dbpool_get_making).  With no handle, api_handle answers 503
+ * (health with its reasons).  1 when the request had a handle.
  */
 static int
-busy_add(long w, int d)
+serve(struct ctx *c)
 {
-	int	stop;
+	int	had;
 
-	pthread_mutex_lock(&busy_lock);
-	busy += d;
-	worker_busy[w] = d > 0;
-	stop = stopping;
-	pthread_cond_broadcast(&busy_cond);
-	pthread_mutex_unlock(&busy_lock);
-	return stop;
+	c->cfg = &cfg;
+	c->self = self;
+	c->db = dbpool_get_making(http_param(&c->h, "DOCUMENT_ROOT"),
+	    http_param(&c->h, "CONTEXT_DOCUMENT_ROOT"));
+	had = c->db != NULL;
+	api_handle(c);
+	return had;
 }
 
 /*
- * Open the database for a request, unless it must not be made
- * (checks_db_create: not inside the web folder; under CGI, not with
- * nothing configured).  NULL when refused or failed (logged; a refusal
- * at most every REFUSED_LOG_MS).
- */
-static struct db *
-serve_open(struct ctx *c)
-{
-	static _Atomic int64_t	 logged;
-	char			 why[PATHS_MAX + 256];
-	int64_t			 now, last;
-
-	if (checks_db_create(&cfg, cgi, http_param(&c->h, "DOCUMENT_ROOT"),
-	    http_param(&c->h, "CONTEXT_DOCUMENT_ROOT"), why,
-	    sizeof(why)) == -1) {
-		now = util_mono_ms();
-		last = atomic_load(&logged);
-		if (last == 0 || now - last >= REFUSED_LOG_MS) {
-			atomic_store(&logged, now);
-			log_warnx("%s", why);
-		}
-		return NULL;
-	}
-	return db_open(cfg.db, cfg.busy_timeout_ms);
-}
-
-/*
- * Answer one request; the handle is opened on first use and kept.  With
- * no handle, api_handle answers 503 (health with its reasons).
+ * What follows a response, once it has ended: the extractor (on the
+ * request's handle, or one taken now if the reply gave it back), a
+ * drain.  The handle goes back to the pool.
  */
 static void
-serve(struct ctx *c, struct db **dbp)
+serve_after(struct ctx *c)
 {
-	if (*dbp == NULL)
-		*dbp = serve_open(c);
-	c->cfg = &cfg;
-	c->db = *dbp;
-	c->self = self;
-	api_handle(c);
+	if (c->after.extract)
+		spawn_extractor(handler_db(c), &cfg, c->after.conv_id,
+		    c->after.turn);
+	if (c->after.drain)
+		spawn_drain();
+	dbpool_put(c->db);
+	c->db = NULL;
 }
 
+static void	*worker(void *);
+
+/*
+ * Start a worker on a stack of its own, counted in workers already (so
+ * that no two take the same place under INTAKE_THREADS); uncounted again
+ * when it cannot start.  Any thread may call it: a worker inherits its
+ * creator's signal mask, and every thread but main blocks the stop
+ * signals.
+ */
+static int
+worker_start(void)
+{
+	static _Atomic int64_t	 logged;
+	struct stack		*st;
+	pthread_attr_t		 attr;
+	pthread_t		 tid;
+	int64_t			 now, last;
+	int			 attr_ok = 0;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		goto fail;
+	st->len = STACK_GUARD + WORKER_STACK;
+	if ((st->map = mmap(NULL, st->len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED) {
+		st->map = NULL;
+		goto fail;
+	}
+	if (mprotect(st->map, STACK_GUARD, PROT_NONE) == -1 ||
+	    (errno = pthread_attr_init(&attr)) != 0)
+		goto fail;
+	attr_ok = 1;
+	if ((errno = pthread_attr_setstack(&attr, (char *)st->map +
+	    STACK_GUARD, WORKER_STACK)) != 0 ||
+	    (errno = pthread_create(&tid, &attr, worker, st)) != 0)
+		goto fail;
+	pthread_attr_destroy(&attr);
+	return 0;
+fail:
+	now = util_mono_ms();
+	last = atomic_load(&logged);
+	if (last == 0 || now - last >= WORKER_FAIL_LOG_MS) {
+		atomic_store(&logged, now);
+		log_warn("starting a worker (%ld running)", workers);
+	}
+	if (attr_ok)
+		pthread_attr_destroy(&attr);
+	if (st != NULL && st->map != NULL)
+		munmap(st->map, st->len);
+	free(st);
+	pthread_mutex_lock(&busy_lock);
+	workers--;
+	pthread_cond_broadcast(&busy_cond);
+	pthread_mutex_unlock(&busy_lock);
+	return -1;
+}
+
+/*
+ * Join the workers that left and unmap their stacks (the main thread,
+ * every round, and at exit).
+ */
+static void
+stacks_reap(void)
+{
+	struct stack	*st, *next;
+
+	pthread_mutex_lock(&busy_lock);
+	st = stacks_gone;
+	stacks_gone = NULL;
+	pthread_mutex_unlock(&busy_lock);
+	for (; st != NULL; st = next) {
+		next = st->next;
+		pthread_join(st->tid, NULL);
+		munmap(st->map, st->len);
+		free(st);
+	}
+}
+
+/*
+ * Wait for the turn to accept.  0 when it is this worker's (accepting
+ * set), -1 when the worker must leave: stopping, or idle for
+ * WORKER_IDLE_MS while more than WORKERS_KEEP run (then it is counted
+ * out of workers).  Called with busy_lock held.
+ */
+static int
+worker_turn(void)
+{
+	struct timespec	until;
+
+	util_deadline(&until, CLOCK_MONOTONIC, WORKER_IDLE_MS);
+	while (accepting && !stopping)
+		if (pthread_cond_timedwait(&accept_cond, &busy_lock,
+		    &until) == ETIMEDOUT && accepting && !stopping) {
+			if (workers > WORKERS_KEEP) {
+				workers_left++;
+				return -1;
+			}
+			util_deadline(&until, CLOCK_MONOTONIC,
+			    WORKER_IDLE_MS);
+		}
+	if (stopping)
+		return -1;
+	accepting = 1;
+	return 0;
+}
+
+/*
+ * A worker: accept a request (in turn), start another worker when it
+ * took the last idle one, answer, give the handle back, again; leave
+ * when idle too long or stopping.  The one in accept never leaves idle:
+ * a shut listening socket (stopping) wakes it.
+ */
 static void *
 worker(void *arg)
 {
 	FCGX_Request	 req;
 	struct ctx	 c;
-	long		 w = (long)(intptr_t)arg;
-	struct db	**dbp = &worker_db[w], *db;
-	int		 rc;
+	struct stack	*st = arg;
+	int		 rc, more, ok;
 
-	if (FCGX_InitRequest(&req, listen_fd, 0) != 0) {
+	ok = FCGX_InitRequest(&req, listen_fd, 0) == 0;
+	if (!ok)
 		log_warnx("FCGX_InitRequest failed");
-		return NULL;
-	}
-	for (;;) {
-		pthread_mutex_lock(&accept_lock);
+	pthread_mutex_lock(&busy_lock);
+	while (ok && worker_turn() == 0) {
+		pthread_mutex_unlock(&busy_lock);
 		rc = FCGX_Accept_r(&req);
-		pthread_mutex_unlock(&accept_lock);
-		if (rc < 0)
-			break;
-		if (busy_add(w, 1)) {
+		pthread_mutex_lock(&busy_lock);
+		accepting = 0;
+		pthread_cond_signal(&accept_cond);
+		if (rc < 0 || stopping) {
 			/* Stopping: the handles may be closed already. */
-			busy_add(w, -1);
-			FCGX_Finish_r(&req);
+			pthread_mutex_unlock(&busy_lock);
+			if (rc >= 0)
+				FCGX_Finish_r(&req);
+			pthread_mutex_lock(&busy_lock);
 			break;
 		}
+		busy++;
+		more = busy == workers && workers < cfg.threads;
+		if (more)
+			workers++;
+		pthread_mutex_unlock(&busy_lock);
+		if (more)
+			worker_start();
 		memset(&c, 0, sizeof(c));
 		c.h.fcgi = &req;
-		serve(&c, dbp);
-		db = *dbp;
+		serve(&c);
 		/*
 		 * The response ends here (if it did not when the client left):
 		 * nothing above waits on what follows.
 		 */
 		http_release(&c.h);
-		if (c.after.extract)
-			spawn_extractor(db, &cfg, c.after.conv_id,
-			    c.after.turn);
-		if (c.after.drain)
-			spawn_drain();
-		if (busy_add(w, -1))
-			break;
+		serve_after(&c);
+		pthread_mutex_lock(&busy_lock);
+		busy--;
+		pthread_cond_broadcast(&busy_cond);
 	}
-	FCGX_Free(&req, 1);
-	pthread_mutex_lock(&busy_lock);
+	/*
+	 * Counted out without letting go of the lock since worker_turn
+	 * decided, so that idle workers timing out together leave
+	 * WORKERS_KEEP behind, not none.  The stack goes once this thread
+	 * is joined (stacks_reap).
+	 */
+	if (ok)
+		FCGX_Free(&req, 1);
 	workers--;
+	st->tid = pthread_self();
+	st->next = stacks_gone;
+	stacks_gone = st;
 	pthread_cond_broadcast(&busy_cond);
 	pthread_mutex_unlock(&busy_lock);
 	return NULL;
 }
 
 /*
- * Close the handles of idle workers beyond IDLE_HANDLES (all of them when
- * no request runs), and give the memory back: after a burst of 500
- * streams, 500 threads would otherwise each keep a handle (descriptors,
- * its cache) for good.  SQLite keeps a closed handle's database
- * descriptor while another handle of the process has the file open (to
- * keep that one's locks), so descriptors return only when all are
- * closed.  A worker reopens a handle when it next answers a request.
+ * Close the idle handles beyond IDLE_HANDLES (all of them when no request
+ * runs): after a burst of 500 streams the pool would otherwise keep 500
+ * handles (descriptors, caches) for good.  SQLite keeps a closed
+ * handle's database descriptor while another handle of the process has
+ * the file open (to keep that one's locks), so descriptors return only
+ * when all are closed.  The next request opens one again.
  */
-static void
+static int
 idle_close(void)
 {
-	long	i, open = 0, closed = 0, keep;
+	int	keep;
 
 	pthread_mutex_lock(&busy_lock);
 	keep = busy > 0 ? IDLE_HANDLES : 0;
-	for (i = 0; i < cfg.threads; i++)
-		if (worker_db[i] != NULL && !worker_busy[i])
-			open++;
-	for (i = 0; i < cfg.threads && open > keep; i++)
-		if (worker_db[i] != NULL && !worker_busy[i]) {
-			db_close(worker_db[i]);
-			worker_db[i] = NULL;
-			open--;
-			closed++;
-		}
 	pthread_mutex_unlock(&busy_lock);
-	if (closed > 0)
-		malloc_trim(0);
+	return dbpool_trim(keep);
 }
 
 /*
- * Upkeep on a handle of the main thread's own, opened for the round and
- * closed after it: with full, a round of maint_run (dead writers'
- * replies, stranded jobs, unsaved finals); otherwise the unsaved finals
- * alone, and only when there are some.
+ * Give the memory freed by handles closed or workers gone back to the
+ * system (malloc keeps it in its arenas otherwise): once a round after
+ * either, not while they go on leaving.
+ */
+static void
+idle_trim(int closed)
+{
+	static long	seen, settled;
+	long		left;
+
+	pthread_mutex_lock(&busy_lock);
+	left = workers_left;
+	pthread_mutex_unlock(&busy_lock);
+	if (closed > 0 || (left != settled && left == seen)) {
+		malloc_trim(0);
+		settled = left;
+	}
+	seen = left;
+}
+
+/*
+ * Upkeep on a handle from the pool, for the round: with full, a round of
+ * maint_run (dead writers' replies, stranded jobs, unsaved finals);
+ * otherwise the unsaved finals alone, and only when there are some.
+ * Upkeep never makes a SQLite file (dbpool_get): a request does, if it
+ * may.
  */
 static void
 upkeep(int full)
@@ -238,15 +399,13 @@ upkeep(int full)
 
 	if (!full && finals_pending() == 0)
 		return;
-	/* Upkeep never makes a SQLite file: a request does, if it may. */
-	if ((db_engine_of(cfg.db) == DB_SQLITE && access(cfg.db, F_OK) ==
-	    -1) || (db = db_open(cfg.db, cfg.busy_timeout_ms)) == NULL)
+	if ((db = dbpool_get()) == NULL)
 		return;
 	if (full)
 		maint_run(db, &cfg, &self);
 	else
 		finals_flush(db);
-	db_close(db);
+	dbpool_put(db);
 }
 
 /*
@@ -282,17 +441,19 @@ wait_for_stop(const sigset_t *set)
 {
 	struct timespec	 tick = { TICK_MS / 1000, 0 };
 	int64_t		 now, last_idle, last_maint;
-	int		 sig, inflight;
-	long		 i;
+	int		 sig, inflight, closed;
 
 	upkeep(1);
 	last_idle = last_maint = util_mono_ms();
 	while ((sig = sigtimedwait(set, NULL, &tick)) == -1) {
 		now = util_mono_ms();
+		closed = 0;
 		if (now - last_idle >= IDLE_CHECK_MS) {
-			idle_close();
+			closed = idle_close();
 			last_idle = now;
 		}
+		stacks_reap();
+		idle_trim(closed);
 		if (now - last_maint >= MAINT_MS) {
 			upkeep(1);
 			last_maint = util_mono_ms();
@@ -303,20 +464,21 @@ wait_for_stop(const sigset_t *set)
 	inflight = busy;
 	stopping = 1;
 	shutdown(listen_fd, SHUT_RDWR);
+	pthread_cond_broadcast(&accept_cond);
 	log_info("signal %d: stopping; %d request(s) in flight", sig,
 	    inflight);
 	if (!wait_idle(sig == SIGINT ? 0 : STOP_GRACE_MS)) {
 		api_terminating = 1;
 		wait_idle(STOP_LAST_MS);
 	}
-	/* Still holding the lock: no worker starts a request now. */
+	/* Stopping: no worker starts a request, or takes a handle, now. */
 	inflight = busy;
-	if (inflight == 0)
-		for (i = 0; i < cfg.threads; i++)
-			db_close(worker_db[i]);
 	pthread_mutex_unlock(&busy_lock);
 	if (inflight == 0) {
+		stacks_reap();
+		saver_stop();
 		upkeep(0);
+		dbpool_close();
 		finals_free();
 	}
 	listen_remove();
@@ -327,11 +489,9 @@ wait_for_stop(const sigset_t *set)
 static int
 run_fastcgi(void)
 {
-	pthread_t	 tid;
-	pthread_attr_t	 attr;
 	pthread_condattr_t cattr;
 	sigset_t	 set;
-	long		 i;
+	long		 i, n;
 
 	if (FCGX_Init() != 0) {
 		log_warnx("FCGX_Init failed");
@@ -342,28 +502,25 @@ run_fastcgi(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	/* The stop's grace is timed on the monotonic clock. */
+	/* The stop's grace and the workers' idle are monotonic. */
 	if ((errno = pthread_condattr_init(&cattr)) != 0 ||
 	    (errno = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC)) != 0 ||
-	    (errno = pthread_cond_init(&busy_cond, &cattr)) != 0) {
-		log_warn("busy_cond on CLOCK_MONOTONIC");
+	    (errno = pthread_cond_init(&busy_cond, &cattr)) != 0 ||
+	    (errno = pthread_cond_init(&accept_cond, &cattr)) != 0) {
+		log_warn("conditions on CLOCK_MONOTONIC");
 		return 1;
 	}
 	pthread_condattr_destroy(&cattr);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 512 * 1024);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if ((worker_db = calloc((size_t)cfg.threads, sizeof(*worker_db)))
-	    == NULL || (worker_busy = calloc((size_t)cfg.threads, 1)) == NULL)
+	if (saver_init(&cfg, 1) == -1)
 		return 1;
-	workers = cfg.threads;
-	for (i = 0; i < cfg.threads; i++)
-		if ((errno = pthread_create(&tid, &attr, worker,
-		    (void *)(intptr_t)i)) != 0) {
-			log_warn("pthread_create");
+	/* The first few; the rest as requests come (worker). */
+	n = cfg.threads < WORKERS_KEEP ? cfg.threads : WORKERS_KEEP;
+	pthread_mutex_lock(&busy_lock);
+	workers = n;
+	pthread_mutex_unlock(&busy_lock);
+	for (i = 0; i < n; i++)
+		if (worker_start() == -1)
 			return 1;
-		}
-	pthread_attr_destroy(&attr);
 	return wait_for_stop(&set);
 }
 
@@ -437,16 +594,17 @@ run_cgi(void)
 {
 	struct sigaction sa;
 	struct ctx	 c;
-	struct db	*db = NULL;
-	int		 i;
+	struct db	*db;
+	int		 i, had;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_cgi_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);	/* Ctrl-C under make run */
+	saver_init(&cfg, 0);
 	memset(&c, 0, sizeof(c));
-	serve(&c, &db);
+	had = serve(&c);
 	fflush(stdout);
 	if (!c.h.body_read && !c.h.body_late)
 		drain_stdin();
@@ -458,6 +616,8 @@ run_cgi(void)
 	 */
 	fclose(stdout);
 	stdio_away();
+	/* The request's one handle (given back meanwhile: the pool's). */
+	db = had ? handler_db(&c) : NULL;
 	if (c.after.extract)
 		spawn_extractor(db, &cfg, c.after.conv_id, c.after.turn);
 	if (c.after.drain)
@@ -468,7 +628,9 @@ run_cgi(void)
 		finals_flush(db);
 	}
 	maint_run(db, &cfg, &self);
-	db_close(db);
+	saver_stop();
+	dbpool_put(db);
+	dbpool_close();
 	finals_free();
 	return 0;
 }
@@ -730,19 +892,16 @@ main(int argc, char *argv[])
 	self.start = util_proc_start(self.pid);
 	self.stale_ms = cfg.stale_ms;
 	self.gave_up = finals_gave_up;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		log_warnx("curl_global_init failed");
-		listen_remove();
-		return 1;
-	}
+	/* libcurl is set up by the first call to a model (gen_llm.c). */
 	cgi = listen_fd == 0 && FCGX_IsCGI();
 	if (!config_found(&cfg))
 		log_warnx("no configuration found (INTAKE_CONFIG is not set and "
 		    "there is no intake.conf where this program looks: run it "
 		    "with --check to see where)");
 	spawn_init(&cfg, cgi);
+	dbpool_init(&cfg, cgi);
 	rc = cgi ? run_cgi() : run_fastcgi();
-	curl_global_cleanup();
+	gen_llm_done();
 	listen_remove();
 	return rc;
 }

@@ -45,6 +45,18 @@ static char	 spawn_log[1024];
 static int	 spawn_cgi;
 static _Atomic int	spawn_ok;	/* the extractor can run */
 static _Atomic int64_t	spawn_looked;	/* util_mono_ms of the last look */
+static _Atomic int64_t	spawn_last;	/* util_mono_ms of the last start */
+
+/*
+ * Turns that end together (a burst) need one new extractor, not one
+ * each: the one this process started less than SPAWN_GAP_MS ago is
+ * alive (it lingers longer than that) and takes the pending jobs one
+ * after another, in well under a millisecond each with the rules alone.
+ * So within the gap a turn's job is handed to an extractor waiting for
+ * one, or left pending, and no process is started; a backlog that
+ * outlasts the gap starts another, up to INTAKE_MAX_EXTRACTORS.
+ */
+#define SPAWN_GAP_MS	250
 
 /*
  * Look whether the extractor can run; log when that changes (first set
@@ -222,17 +234,26 @@ void
 spawn_extractor(struct db *db, const struct config *cfg, const char *conv_id,
     int turn)
 {
-	int64_t	id;
+	int64_t	id, now;
+	long	handed, cap = cfg->max_extractors;
 
 	/* An extractor that cannot run would leave the job running with no
 	   process behind it: it stays pending for a later one instead. */
 	if (db == NULL || !spawn_ready())
 		return;
-	switch (jobs_claim_turn(db, conv_id, turn, cfg->max_extractors,
-	    cfg->stale_ms, &id)) {
+	now = util_mono_ms();
+	if (spawn_last != 0 && now - atomic_load(&spawn_last) < SPAWN_GAP_MS)
+		cap = 0;	/* hand it over, or leave it pending */
+	switch (jobs_claim_turn(db, conv_id, turn, cap, cfg->stale_ms, &id,
+	    &handed)) {
 	case CLAIMED:
+		/* Handed to an extractor waiting for one: nothing to start. */
+		if (handed != 0)
+			break;
 		if (spawn_job(id) == -1)
 			jobs_unclaim(db, id);
+		else
+			atomic_store(&spawn_last, util_mono_ms());
 		break;
 	case CLAIM_NONE:
 		/* The cap is full: a running extractor drains it. */

@@ -37,11 +37,12 @@ const char *spawn_program(void);
 #define SPAWN_RECHECK_MS	10000
 
 /*
- * Claim the turn's job if the extractor can run (spawn_ready) and fewer
- * than INTAKE_MAX_EXTRACTORS run, and
- * start an extractor for it, double-forked: it runs in its own session,
- * holds no descriptor of ours but stderr (the log), and is not our
- * child, so it leaves no zombie.  When the cap is full the job stays
+ * Claim the turn's job if the extractor can run (spawn_ready): hand it
+ * to an extractor waiting on this node for one (jobs_claim_turn), else,
+ * if fewer than INTAKE_MAX_EXTRACTORS run, start an extractor for it,
+ * double-forked: it runs in its own session, holds no descriptor of ours
+ * but stderr (the log), and is not our child, so it leaves no zombie.
+ * When the cap is full the job stays
  * pending for a running extractor or the sweep.  Only ever called after
  * the response has ended; waits on nothing but the intermediate child's
  * immediate exit.

@@ -3,12 +3,14 @@
  *
  * Validate everything before anything is stored; one BEGIN IMMEDIATE
  * stores the visitor's message and the reply's placeholder; then each
- * piece of the reply is relayed as a delta and flushed, and saved every
- * SAVE_CHARS characters or SAVE_MS milliseconds, whichever comes first.
- * The final save precedes the last event, so whoever sees "done" finds
- * the row final; after the last event nothing is done before the caller
- * ends the response.  A client that goes away changes nothing: the reply
- * is read to its end and saved.
+ * piece of the reply is relayed as a delta and flushed, and handed to the
+ * saver (saver.h), which saves what is new within SAVER_MS (at once past
+ * SAVER_CHARS bytes) together with every other stream's, beats the
+ * reply's heart and brings back a cancel; the stream holds no database
+ * handle meanwhile.  The final save precedes the last event, so whoever
+ * sees "done" finds the row final; after the last event nothing is done
+ * before the caller ends the response.  A client that goes away changes
+ * nothing: the reply is read to its end and saved.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,30 +21,21 @@
 #include "handler.h"
 #include "log.h"
 #include "request.h"
+#include "saver.h"
 #include "utf8.h"
 #include "util.h"
 
-#define SAVE_CHARS	200
-#define SAVE_MS		250
-#define CANCEL_POLL_MS	250
-#define HEARTBEAT_MS	2000
-#define SAVE_OVERDUE_MS	2000	/* unsaved this long: wait a little */
-#define SAVE_WAIT_MS	50	/* the most a periodic save waits */
-#define SAVE_RETRY_MS	50	/* between tries while the lock is taken */
-#define FINISH_TRIES	3
 #define TURN_UNSAVED	"The reply could not be saved."
 
 struct relay {
-	struct ctx	*c;
-	int64_t		 msg_id;
-	char		*buf;		/* the whole reply so far */
-	size_t		 len, cap;
-	size_t		 saved;		/* bytes saved */
-	size_t		 unsaved_chars;
-	int64_t		 last_save;	/* last try */
-	int64_t		 last_saved;	/* last save that went through */
-	int64_t		 last_poll, last_write;
-	enum gen_stop	 stop;		/* why the relay stopped the reply */
+	struct ctx		*c;
+	int64_t			 msg_id;
+	struct saver_slot	*slot;		/* where its text is saved */
+	char			*buf;		/* the whole reply so far */
+	size_t			 len, cap;
+	int64_t			 last_write;
+	enum gen_stop		 stop;		/* why the relay stopped the
+						   reply */
 };
 
 /* Stop the reply for why, unless it was stopped already. */
@@ -55,62 +48,26 @@ relay_stop(struct relay *r, enum gen_stop why)
 }
 
 /*
- * Save what is new; notes a cancel.  A save never waits long for the
- * write lock: another writer (a burst of saves, an extractor's merge, a
- * process outside ours holding BEGIN IMMEDIATE) must not stall the
- * stream, so deltas and pings go on and the text is saved on a later
- * tick.  Once nothing could be saved for SAVE_OVERDUE_MS, each try waits
- * up to SAVE_WAIT_MS, so under load the heartbeat stays fresh.
+ * Between pieces: the saver's news (a cancel, an erase), a keep-alive
+ * when the client has heard nothing for a while, the process's stop.
+ * Unthreaded (plain CGI) the saves themselves run here.
  */
-static void
-relay_save(struct relay *r)
-{
-	int64_t	now = util_mono_ms();
-	long	wait = now - r->last_saved >= SAVE_OVERDUE_MS ? SAVE_WAIT_MS : 0;
-
-	switch (store_reply_save(r->c->db, r->msg_id, r->saved,
-	    r->buf + r->saved, r->len - r->saved, wait)) {
-	case SAVE_BUSY:
-	case SAVE_ERROR:
-		r->last_save = r->last_poll = util_mono_ms();
-		return;
-	case SAVE_CANCELLED:
-		relay_stop(r, GEN_CANCELLED);
-		break;
-	case SAVE_GONE:
-		relay_stop(r, GEN_ERASED);
-		return;
-	case SAVE_OK:
-		break;
-	}
-	r->last_save = r->last_poll = r->last_saved = util_mono_ms();
-	r->saved = r->len;
-	r->unsaved_chars = 0;
-}
-
 static enum gen_stop
 relay_tick(void *arg)
 {
 	struct relay	*r = arg;
-	int64_t		 now = util_mono_ms();
+	int64_t		 now;
 
-	if (r->len > r->saved && now - r->last_save >= SAVE_MS)
-		relay_save(r);
-	else if (now - r->last_save >= HEARTBEAT_MS)
-		relay_save(r);
-	else if (now - r->last_poll >= CANCEL_POLL_MS) {
-		r->last_poll = now;
-		switch (store_reply_cancelled(r->c->db, r->msg_id)) {
-		case REPLY_CANCEL_ASKED:
-			relay_stop(r, GEN_CANCELLED);
-			break;
-		case REPLY_ERASED:
-			relay_stop(r, GEN_ERASED);
-			break;
-		case REPLY_GO_ON:
-		case REPLY_CHECK_ERROR:
-			break;
-		}
+	saver_tick(r->slot, r->c->db);
+	switch (saver_news(r->slot)) {
+	case SAVER_CANCEL:
+		relay_stop(r, GEN_CANCELLED);
+		break;
+	case SAVER_ERASED:
+		relay_stop(r, GEN_ERASED);
+		break;
+	case SAVER_GO_ON:
+		break;
 	}
 	if ((now = util_mono_ms()) - r->last_write >= r->c->cfg->ping_ms) {
 		events_ping(&r->c->h);
@@ -166,13 +123,11 @@ relay_text(void *arg, const char *s, size_t n)
 		r->buf[r->len] = '\0';
 		events_delta(&r->c->h, r->len, s, n);
 		r->last_write = util_mono_ms();
-		r->unsaved_chars += utf8_count(s, n);
+		if (saver_put(r->slot, s, n) == -1)
+			return relay_stop(r, GEN_NO_MEMORY);
 	}
 	if (cut)
 		return relay_stop(r, GEN_TOO_LONG);
-	if (r->unsaved_chars >= SAVE_CHARS &&
-	    r->last_write - r->last_save >= SAVE_RETRY_MS)
-		relay_save(r);
 	return relay_tick(r);
 }
 
@@ -206,29 +161,24 @@ turn_request(struct ctx *c, struct message_req *m)
 }
 
 /*
- * The final save, tried FINISH_TRIES times.  If the reply cannot be
- * saved (the disk is full, the database is locked for longer than the
- * tries last), the visitor is told so and the reply is handed to the
- * process's list of unsaved finals (finals.h): made final, as an error
- * with its text, as soon as a write goes through, and meanwhile shown to
- * readers as interrupted rather than as a reply still being written.
- * 0, or -1 when it was not saved.
+ * The final save, through the saver (tried SAVER_TRIES rounds).  If the
+ * reply cannot be saved (the disk is full, the database is locked for
+ * longer than the tries last), the visitor is told so and the reply is
+ * handed to the process's list of unsaved finals (finals.h): made final,
+ * as an error with its text, as soon as a write goes through, and
+ * meanwhile shown to readers as interrupted rather than as a reply still
+ * being written.  Frees the slot.  0, or -1 when it was not saved.
  */
 static int
-turn_finish(struct ctx *c, int64_t msg_id, enum msg_status st,
-    const char *text, size_t len, const char *error)
+turn_finish(struct ctx *c, struct relay *r, enum msg_status st,
+    const char *error)
 {
-	int	i;
-
-	for (i = 0; i < FINISH_TRIES; i++) {
-		if (store_reply_finish(c->db, msg_id, st, text, len, error) == 0)
-			return 0;
-		util_sleep_ms(100 << i);
-	}
+	if (saver_finish(r->slot, c->db, st, r->buf, r->len, error) == 0)
+		return 0;
 	log_warnx("reply %lld: could not be saved; it will be saved as an "
 	    "error as soon as the database takes a write",
-	    (long long)msg_id);
-	finals_add(msg_id, text, len, TURN_UNSAVED);
+	    (long long)r->msg_id);
+	finals_add(r->msg_id, r->buf, r->len, TURN_UNSAVED);
 	return -1;
 }
 
@@ -299,11 +249,17 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	r.c = c;
 	r.msg_id = ids->assistant_id;
 	r.stop = GEN_GO_ON;
-	r.last_save = r.last_saved = r.last_poll = r.last_write =
-	    util_mono_ms();
+	r.last_write = util_mono_ms();
 
 	events_start(&c->h);
 	events_turn(&c->h, ids->turn, ids->user_id, ids->assistant_id);
+	if ((r.slot = saver_open(r.msg_id)) == NULL) {
+		log_warnx("reply %lld: out of memory", (long long)r.msg_id);
+		error = "The reply could not be completed. Please try again.";
+		store_reply_finish(c->db, r.msg_id, MSG_ERROR, "", 0, error);
+		events_end(&c->h, MSG_ERROR, error);
+		return;
+	}
 
 	memset(&res, 0, sizeof(res));
 	/* One more than the history: this turn's placeholder comes off. */
@@ -317,6 +273,9 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 		/* The placeholder of this turn is not part of the prompt. */
 		if (hist.n > 0 && hist.roles[hist.n - 1])
 			free(hist.texts[--hist.n]);
+		/* While it streams, the saver writes: no handle held. */
+		if (saver_threaded())
+			handler_db_put(c);
 		in.cfg = c->cfg;
 		in.history = &hist;
 		in.turn = ids->turn;
@@ -333,11 +292,12 @@ turn_stream(struct ctx *c, const struct turn_ids *ids)
 	st = turn_outcome(c, r.msg_id, ids->turn, &res, &error);
 	/* Erased: nothing of it is written again, nor extracted. */
 	if (res.stop == GEN_ERASED) {
+		saver_drop(r.slot);
 		events_end(&c->h, st, error);
 		free(r.buf);
 		return;
 	}
-	if (turn_finish(c, r.msg_id, st, r.buf, r.len, error) == -1) {
+	if (turn_finish(c, &r, st, error) == -1) {
 		st = MSG_ERROR;
 		error = TURN_UNSAVED;
 	}

@@ -70,7 +70,8 @@ static const struct cfg_key keys[] = {
 	    "criminal,employment,immigration,estate_planning,real_estate,"
 	    "business,other"),
 	L("MAX_EXTRACTORS",	max_extractors,	1, 256, "8"),
-	L("THREADS",		threads,	1, 4096, "64"),
+	/* Workers start as needed (cgi/main.c); this caps them. */
+	L("THREADS",		threads,	1, 32768, "4096"),
 	L("WORD_DELAY_MS",	word_delay_ms,	0, 5000, "25"),
 	L("MAX_BODY",		body_max,	1024, 16 << 20, "65536"),
 	L("BODY_TIMEOUT_MS",	body_timeout_ms, 100, 600000, "10000"),
@@ -94,6 +95,7 @@ static const struct cfg_key keys[] = {
 	L("DB_POOL",		db_pool,	1, 256, "4"),
 	S("NODE",		node,		""),
 	L("EXTRACT_TIMEOUT_MS",	extract_timeout_ms, 100, 3600000, "60000"),
+	L("EXTRACT_LINGER_MS",	extract_linger_ms, 0, 60000, "1500"),
 	L("EVENTS_QUERY_TOKEN",	events_query_token, 0, 1, "1"),
 	S("PUBLIC_URL",		public_url,	""),
 	S("NOTIFY_EMAIL",	notify_email,	""),

@@ -89,6 +89,9 @@ struct config {
 	char		 node[128];		/* INTAKE_NODE: this machine's
 						   name, else the host's */
 	long		 extract_timeout_ms;	/* INTAKE_EXTRACT_TIMEOUT_MS per try */
+	long		 extract_linger_ms;	/* INTAKE_EXTRACT_LINGER_MS: an
+						   extractor out of jobs waits
+						   this long for the next */
 	long		 events_query_token;	/* INTAKE_EVENTS_QUERY_TOKEN: 1 lets
 						   /events take ?token= */
 

@@ -159,7 +159,7 @@ lead_columns(struct db *db, const char *conv_id, const struct extraction *l)
  */
 static int
 lead_notify(struct db *db, const struct config *cfg, const char *conv_id,
-    const struct lead_row *row, const struct extraction *won)
+    const struct lead_row *row, const struct extraction *won, int *queued)
 {
 	struct extraction	*before, *after;
 	struct db_stmt		*st = NULL;
@@ -196,8 +196,11 @@ lead_notify(struct db *db, const struct config *cfg, const char *conv_id,
 		if (db_step(st) != DB_DONE)
 			goto out;
 	}
-	rc = ev == READY_NOTHING || cfg == NULL ? 0 :
-	    notify_queue(db, cfg, conv_id, ev);
+	if (ev == READY_NOTHING || cfg == NULL)
+		rc = 0;
+	else if ((rc = notify_queue(db, cfg, conv_id, ev)) == 0 &&
+	    cfg->notify_targets != 0)
+		*queued = 1;
 out:
 	db_finalize(st);
 	free(before);
@@ -209,7 +212,7 @@ out:
 static int
 lead_merge_locked(struct db *db, const struct config *cfg, const char *conv_id,
     int turn, enum lead_source src, const struct extraction *ex,
-    long latency_ms, const char *error, struct lead_row *row)
+    long latency_ms, const char *error, struct lead_row *row, int *queued)
 {
 	struct db_stmt		*st = NULL;
 	struct merge_val	 in, stored;
@@ -304,7 +307,7 @@ lead_merge_locked(struct db *db, const struct config *cfg, const char *conv_id,
 			goto out;
 		db_finalize(st);
 		st = NULL;
-		if (lead_notify(db, cfg, conv_id, row, won_ex) == -1)
+		if (lead_notify(db, cfg, conv_id, row, won_ex, queued) == -1)
 			goto out;
 	}
 	if ((vjson = json_dumps(vals, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
@@ -337,24 +340,34 @@ out:
 }
 
 int
+lead_merge_in(struct db *db, const struct config *cfg, const char *conv_id,
+    int turn, enum lead_source src, const struct extraction *ex,
+    long latency_ms, const char *error, int *queued)
+{
+	struct lead_row	*row;
+	int		 rc, q = 0;
+
+	if ((row = malloc(sizeof(*row))) == NULL)
+		return -1;
+	rc = lead_merge_locked(db, cfg, conv_id, turn, src, ex, latency_ms,
+	    error, row, &q);
+	free(row);
+	if (queued != NULL)
+		*queued = rc == 0 && q;
+	return rc;
+}
+
+int
 lead_merge(struct db *db, const struct config *cfg, const char *conv_id,
     int turn, enum lead_source src, const struct extraction *ex,
     long latency_ms, const char *error)
 {
-	struct lead_row	*row;
-	int		 rc = -1;
-
-	if ((row = malloc(sizeof(*row))) == NULL)
-		return -1;
 	if (db_begin_for(db, "conv", conv_id) == -1)
-		goto out;
-	if (lead_merge_locked(db, cfg, conv_id, turn, src, ex, latency_ms,
-	    error, row) == -1) {
+		return -1;
+	if (lead_merge_in(db, cfg, conv_id, turn, src, ex, latency_ms, error,
+	    NULL) == -1) {
 		db_rollback(db);
-		goto out;
+		return -1;
 	}
-	rc = db_commit(db);
-out:
-	free(row);
-	return rc;
+	return db_commit(db);
 }

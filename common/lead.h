@@ -37,6 +37,19 @@ int	lead_merge(struct db *, const struct config *cfg, const char *conv_id,
 	    int turn, enum lead_source, const struct extraction *ex,
 	    long latency_ms, const char *error);
 
+/*
+ * lead_merge inside the caller's transaction, which it opened with
+ * db_begin_for(db, "conv", conv_id) and may go on with (the extractor
+ * ends the job in it and takes the next, jobs_next_locked): one
+ * transaction where there would be several.  *queued (when not NULL) is
+ * set to 1 when a notification was queued.  0, or -1: the caller rolls
+ * back.
+ */
+int	lead_merge_in(struct db *, const struct config *cfg,
+	    const char *conv_id, int turn, enum lead_source,
+	    const struct extraction *ex, long latency_ms, const char *error,
+	    int *queued);
+
 /* The lead's fields into ex (strength 0 for a field not captured). */
 int	lead_load(struct db *, const char *conv_id, struct extraction *ex,
 	    int turns[]);

@@ -5,7 +5,16 @@
  * reads; a tick is where a turn notices a visitor's Stop within a second
  * and where time-to-first-token and gap timeouts are enforced.  Errors
  * are classified here once, so both programs log and word them alike.
+ *
+ * Each thread keeps one multi handle across its calls, and with it one
+ * idle connection to the provider (CURLMOPT_MAXCONNECTS 1): the next
+ * turn the thread serves reuses it rather than connect again (a TCP and a
+ * TLS handshake, one or two round trips to the provider, before the first
+ * token).  libcurl does not support one connection cache shared by
+ * threads, so the cache is the thread's; it is closed when the thread
+ * leaves (llm_thread_done, or the key's destructor).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +26,15 @@
 #include "llm.h"
 #include "llm_request.h"
 #include "log.h"
+#include "util.h"
 
 struct llm_io {
 	struct llm_call	*call;
 	CURL		*easy;
 	char		 errbody[4096];	/* the body of an error status */
 	size_t		 errlen;
+	int		 ended;		/* on_data saw the body's end */
+	int64_t		 ended_at;
 };
 
 enum llm_proto
@@ -61,9 +73,18 @@ llm_write(char *p, size_t size, size_t nmemb, void *arg)
 		io->errbody[io->errlen] = '\0';
 		return n;
 	}
-	if ((io->call->stop = io->call->on_data(io->call->arg, p, n)) != 0)
-		return 0;	/* aborts the transfer */
-	return n;
+	if (io->ended)
+		return n;	/* after the end: dropped */
+	if ((io->call->stop = io->call->on_data(io->call->arg, p, n)) == 0)
+		return n;
+	if (io->call->end != 0 && io->call->stop == io->call->end) {
+		/* Read on to the transfer's own end: the connection stays
+		   whole and can be kept. */
+		io->ended = 1;
+		io->ended_at = util_mono_ms();
+		return n;
+	}
+	return 0;	/* aborts the transfer */
 }
 
 static size_t
@@ -175,6 +196,54 @@ llm_headers(const char *accept, const char *version, const char *auth)
 	return hdrs;
 }
 
+static pthread_key_t	llm_key;
+static pthread_once_t	llm_once = PTHREAD_ONCE_INIT;
+static int		llm_key_ok;
+
+static void
+llm_multi_free(void *multi)
+{
+	curl_multi_cleanup(multi);
+}
+
+static void
+llm_key_make(void)
+{
+	llm_key_ok = pthread_key_create(&llm_key, llm_multi_free) == 0;
+}
+
+/* The calling thread's multi handle, made on first use; NULL on error. */
+static CURLM *
+llm_multi(void)
+{
+	CURLM	*multi;
+
+	pthread_once(&llm_once, llm_key_make);
+	if (!llm_key_ok)
+		return NULL;
+	if ((multi = pthread_getspecific(llm_key)) != NULL)
+		return multi;
+	if ((multi = curl_multi_init()) == NULL)
+		return NULL;
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 1L);
+	if (pthread_setspecific(llm_key, multi) != 0) {
+		curl_multi_cleanup(multi);
+		return NULL;
+	}
+	return multi;
+}
+
+void
+llm_thread_done(void)
+{
+	CURLM	*multi;
+
+	if (!llm_key_ok || (multi = pthread_getspecific(llm_key)) == NULL)
+		return;
+	pthread_setspecific(llm_key, NULL);
+	curl_multi_cleanup(multi);
+}
+
 enum llm_fail
 llm_perform(struct llm_call *c)
 {
@@ -200,7 +269,7 @@ llm_perform(struct llm_call *c)
 		return LLM_BADCONF;
 
 	if ((io.easy = curl_easy_init()) == NULL ||
-	    (multi = curl_multi_init()) == NULL) {
+	    (multi = llm_multi()) == NULL) {
 		snprintf(c->why, sizeof(c->why), "curl init failed");
 		goto out;
 	}
@@ -237,6 +306,16 @@ llm_perform(struct llm_call *c)
 			break;
 		if (!running)
 			break;
+		if (io.ended) {
+			/* The rest is normally in the same packet; a
+			   provider that holds it back loses the
+			   connection, not the visitor's time. */
+			if ((left = (int)(LLM_DRAIN_MS - (util_mono_ms() -
+			    io.ended_at))) <= 0 || curl_multi_poll(multi,
+			    NULL, 0, left, NULL) != CURLM_OK)
+				break;
+			continue;
+		}
 		if (curl_multi_poll(multi, NULL, 0, LLM_TICK_MS, NULL)
 		    != CURLM_OK)
 			break;
@@ -280,11 +359,9 @@ llm_perform(struct llm_call *c)
 	}
 out:
 	llm_redact(c->why, cfg->api_key);
-	if (multi != NULL) {
-		if (io.easy != NULL)
-			curl_multi_remove_handle(multi, io.easy);
-		curl_multi_cleanup(multi);
-	}
+	/* The multi handle stays, with the connection if it is whole. */
+	if (multi != NULL && io.easy != NULL)
+		curl_multi_remove_handle(multi, io.easy);
 	curl_easy_cleanup(io.easy);
 	curl_slist_free_all(hdrs);
 	return rc;

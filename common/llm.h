@@ -10,6 +10,7 @@
  * status is collected for the log instead of passed on.
  *
  * Never carried across fork; curl_global_init is the program's job.
+ * Each thread keeps its connection to the provider between calls.
  * The API key goes in a header and nowhere else: not in logs, not in
  * errors.  No proxy is used unless INTAKE_LLM_PROXY names one (HTTPoxy:
  * a request's Proxy header must never steer the upstream call), and only
@@ -25,6 +26,7 @@
 #include "llm_decode.h"
 
 #define LLM_TICK_MS	100
+#define LLM_DRAIN_MS	20	/* after the body's end, at most */
 
 enum llm_fail {
 	LLM_OK,
@@ -47,6 +49,12 @@ struct llm_call {
 	int			(*on_data)(void *arg, const char *p, size_t n);
 	int			(*tick)(void *arg);
 	void			*arg;
+	int			 end;		/* on_data's value for "the
+						   body's end was seen" (0:
+						   none): the transfer is then
+						   read to its own end, for at
+						   most LLM_DRAIN_MS, so the
+						   connection can be kept */
 	/* out */
 	int			 stop;		/* what on_data or tick returned
 						   to stop, else 0 */
@@ -60,6 +68,13 @@ struct llm_call {
 enum llm_fail	llm_perform(struct llm_call *);
 
 enum llm_proto	llm_proto_of(const struct config *);
+
+/*
+ * Close the calling thread's connection to the provider (each thread
+ * keeps one between calls; a thread that ends closes it by itself).
+ * Before curl_global_cleanup in the thread that called.
+ */
+void		llm_thread_done(void);
 
 /*
  * Blank every occurrence of key (if not empty) in the NUL-terminated s,

@@ -138,11 +138,23 @@ enum save_rc	store_reply_save(struct db *, int64_t msg_id, size_t off,
 		    const char *text, size_t len, long wait_ms);
 
 /*
+ * The same inside the caller's write transaction (a saver committing
+ * many replies' parts at once).  Never SAVE_BUSY.
+ */
+enum save_rc	store_save_locked(struct db *, int64_t msg_id, size_t off,
+		    const char *text, size_t len);
+
+/*
  * Make the reply final: its whole text (or, with text NULL, the parts
  * saved so far), its status and the error told to the visitor (or NULL);
  * its parts are removed.  0, or -1.
  */
 int		store_reply_finish(struct db *, int64_t msg_id,
+		    enum msg_status status, const char *text, size_t len,
+		    const char *error);
+
+/* The same inside the caller's write transaction. */
+int		store_finish_locked(struct db *, int64_t msg_id,
 		    enum msg_status status, const char *text, size_t len,
 		    const char *error);
 

@@ -24,14 +24,6 @@ char	*store_parts_from(struct db *, int64_t msg_id, size_t from,
 	    size_t *basep, size_t *lenp);
 char	*store_parts(struct db *, int64_t msg_id, size_t *lenp);
 
-/*
- * Inside a write transaction: fold the parts of msg_id into its text and
- * make it final.  0, or -1.
- */
-int	 store_finish_locked(struct db *, int64_t msg_id,
-	    enum msg_status status, const char *text, size_t len,
-	    const char *error);
-
 /* 1 when the owner_node in column i is this node (or none). */
 int	 store_ours(struct db_stmt *, int i);
 

@@ -68,20 +68,12 @@ out:
 }
 
 enum save_rc
-store_reply_save(struct db *db, int64_t msg_id, size_t off, const char *text,
-    size_t len, long wait_ms)
+store_save_locked(struct db *db, int64_t msg_id, size_t off, const char *text,
+    size_t len)
 {
 	struct db_stmt	*st = NULL;
 	enum save_rc	 rc = SAVE_ERROR, saved;
 
-	switch (db_begin_within(db, wait_ms)) {
-	case 0:
-		break;
-	case 1:
-		return SAVE_BUSY;
-	default:
-		return SAVE_ERROR;
-	}
 	/* The message first: a reply whose conversation was erased is no
 	   more, and nothing of it may be written again. */
 	if ((st = db_prepare(db, "UPDATE messages SET length = ?, "
@@ -123,6 +115,24 @@ out:
 	if (rc == SAVE_ERROR)
 		log_warnx("store_reply_save: %s", db_errmsg(db));
 	db_finalize(st);
+	return rc;
+}
+
+enum save_rc
+store_reply_save(struct db *db, int64_t msg_id, size_t off, const char *text,
+    size_t len, long wait_ms)
+{
+	enum save_rc	 rc;
+
+	switch (db_begin_within(db, wait_ms)) {
+	case 0:
+		break;
+	case 1:
+		return SAVE_BUSY;
+	default:
+		return SAVE_ERROR;
+	}
+	rc = store_save_locked(db, msg_id, off, text, len);
 	if (rc == SAVE_ERROR || rc == SAVE_GONE) {
 		db_rollback(db);
 		return rc;

@@ -3,11 +3,15 @@
  *
  * The model call is the slow part (seconds) and holds no lock: the lead
  * is read and written only inside lead_merge's short BEGIN IMMEDIATE
- * transaction, after the answer is in.
+ * transaction, after the answer is in.  The job's last merge is also
+ * where the job ends and the next is taken (run_end): one transaction
+ * per job where there were five.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "extract_llm.h"
 #include "lead.h"
@@ -20,6 +24,8 @@
 #define TRIES		3
 #define BACKOFF_MS	1000
 #define RETRY_AFTER_MAX	30
+
+static int	run_curl_up;	/* curl_global_init has run */
 
 struct body {
 	char	*buf;
@@ -140,8 +146,69 @@ run_model(const struct config *cfg, const struct store_texts *hist,
 }
 
 int
+run_curl(void)
+{
+	if (run_curl_up)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_warnx("curl_global_init failed");
+		return -1;
+	}
+	run_curl_up = 1;
+	return 0;
+}
+
+void
+run_curl_done(void)
+{
+	if (run_curl_up) {
+		llm_thread_done();
+		curl_global_cleanup();
+	}
+	run_curl_up = 0;
+}
+
+/*
+ * The job's last merge, in one transaction with its end (done, or failed
+ * with fail) and, unless the merge queued a notification (the firm hears
+ * of the lead before the extractor takes its next job), the extractor's
+ * next job (next).  0, or -1 (nothing written).
+ */
+static int
+run_end(struct db *db, const struct config *cfg, const struct job *j,
+    enum lead_source src, const struct extraction *ex, long latency_ms,
+    const char *error, const char *fail, struct run_next *next)
+{
+	int	queued = 0;
+
+	next->looked = 0;
+	if (db_begin_for(db, "conv", j->conv_id) == -1)
+		return -1;
+	if (lead_merge_in(db, cfg, j->conv_id, j->turn, src, ex, latency_ms,
+	    error, &queued) == -1 || (fail == NULL ? jobs_done(db, j->id) :
+	    jobs_fail(db, j->id, fail)) == -1)
+		goto fail;
+	if (!queued) {
+		next->got = jobs_next_locked(db, next->pid, next->start,
+		    cfg->max_extractors, cfg->stale_ms, next->wait,
+		    &next->job);
+		if (next->got == CLAIM_ERROR)
+			goto fail;
+		next->looked = 1;
+	}
+	if (db_commit(db) == 0)
+		return 0;
+	next->looked = 0;
+	return -1;
+fail:
+	db_rollback(db);
+	next->looked = 0;
+	return -1;
+}
+
+int
 run_job(struct db *db, const struct config *cfg, const struct job *j,
-    char *err, size_t errsz)
+    struct run_next *next, char *err, size_t errsz)
 {
 	struct store_texts	 hist;
 	struct extraction	*ex = NULL;
@@ -153,6 +220,7 @@ run_job(struct db *db, const struct config *cfg, const struct job *j,
 	int			 rc = -1, retryable;
 
 	err[0] = '\0';
+	next->looked = 0;
 	config_field_opts(cfg, &opts, buf, sizeof(buf));
 	if (store_history(db, j->conv_id, j->turn, cfg->history_max, 1,
 	    &hist) == -1)
@@ -168,23 +236,33 @@ run_job(struct db *db, const struct config *cfg, const struct job *j,
 			lens[n++] = hist.lens[i];
 		}
 	rules_extract(texts, lens, n, &opts, ex);
+	if (cfg->provider == PROVIDER_BUILTIN) {
+		/* The only merge: the job ends in it. */
+		if (run_end(db, cfg, j, LEAD_SOURCE_RULES, ex,
+		    (long)(util_mono_ms() - t0), NULL, NULL, next) == 0)
+			rc = 0;
+		goto out;
+	}
 	if (lead_merge(db, cfg, j->conv_id, j->turn, LEAD_SOURCE_RULES, ex,
 	    (long)(util_mono_ms() - t0), NULL) == -1)
 		goto out;
-	rc = 0;
 
-	if (cfg->provider == PROVIDER_BUILTIN)
-		goto out;
 	t0 = util_mono_ms();
 	extraction_clear(ex);
-	if (run_model(cfg, &hist, &opts, ex, err, errsz, &retryable) != 0) {
+	rc = 0;
+	if (run_curl() == -1) {
+		snprintf(err, errsz, "libcurl could not be initialised");
+		rc = 1;
+	} else if (run_model(cfg, &hist, &opts, ex, err, errsz,
+	    &retryable) != 0) {
 		log_warnx("job %lld (%s turn %d): %s", (long long)j->id,
 		    j->conv_id, j->turn, err);
 		extraction_clear(ex);
 		rc = retryable ? 1 : 0;
 	}
-	if (lead_merge(db, cfg, j->conv_id, j->turn, LEAD_SOURCE_MODEL, ex,
-	    (long)(util_mono_ms() - t0), err[0] ? err : NULL) == -1)
+	if (run_end(db, cfg, j, LEAD_SOURCE_MODEL, ex,
+	    (long)(util_mono_ms() - t0), err[0] ? err : NULL,
+	    rc == 1 ? err : NULL, next) == -1)
 		rc = -1;
 out:
 	free(ex);

@@ -575,7 +575,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                "headers": headers, "body": None, "proto": None,
                "stream": False, "t_start": t_start, "t_end": None,
                "client_closed": False, "status": None, "outcome": None,
-               "events_sent": 0, "script": None}
+               "events_sent": 0, "script": None,
+               # which connection: a client that keeps its connection
+               # sends its next request from the same port
+               "peer": "%s:%d" % self.client_address[:2]}
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except ValueError:

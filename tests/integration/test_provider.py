@@ -389,6 +389,22 @@ class ProviderTests(ProviderChecks):
                                  ("user", text2)])
         self.assert_key_not_in_log()
 
+    def test_connection_to_the_provider_is_kept(self):
+        """Turns one after another reuse the connection a worker thread
+        keeps: no new TCP (and, for a real provider, TLS) handshake
+        before each first token."""
+        conv, token = self.new_conv()
+        n = 8
+        for i in range(n):
+            reply = "Noted %d. %s" % (i, uuid.uuid4().hex[:6])
+            self.mock.push(chat({"text": reply}))
+            self.check_complete(self.turn(conv, token, self.words(
+                "Message number %d" % i)), reply)
+        peers = [r["peer"] for r in self.mock.requests() if r["stream"]]
+        self.assertEqual(len(peers), n, peers)
+        self.assertLess(len(set(peers)), n, "a new connection for every "
+                        "turn: %s" % peers)
+
     def test_extraction_call_is_not_streamed(self):
         """The extractor's call goes to the same provider, not streamed
         (this is what the chat scripts' "when" relies on)."""

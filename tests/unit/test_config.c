@@ -111,7 +111,7 @@ static const struct def_row {
 	{ "MAX_TEXT", "8000", __LINE__ },
 	{ "MAX_CLIENT_ID", "64", __LINE__ },
 	{ "MAX_EXTRACTORS", "8", __LINE__ },
-	{ "THREADS", "64", __LINE__ },
+	{ "THREADS", "4096", __LINE__ },
 	{ "WORD_DELAY_MS", "25", __LINE__ },
 	{ "MAX_TURNS", "200", __LINE__ },
 	{ "HISTORY_MESSAGES", "40", __LINE__ },
@@ -261,6 +261,8 @@ static const struct line_row {
 	{ "BUSY_TIMEOUT_MS = 0", 0, "BUSY_TIMEOUT_MS", "0", NULL, __LINE__ },
 	{ "WORD_DELAY_MS = 0", 0, "WORD_DELAY_MS", "0", NULL, __LINE__ },
 	{ "THREADS = 0", -1, NULL, NULL, "THREADS", __LINE__ },
+	{ "THREADS = 32768", 0, "THREADS", "32768", NULL, __LINE__ },
+	{ "THREADS = 32769", -1, NULL, NULL, "THREADS", __LINE__ },
 	{ "STALE_MS = 999", -1, NULL, NULL, "STALE_MS", __LINE__ },
 	/* The provider: one of three, any case. */
 	{ "LLM_PROVIDER = openai", 0, "LLM_PROVIDER", "openai", NULL,
