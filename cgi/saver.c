@@ -3,13 +3,15 @@
  *
  * Slots live on one list under one lock.  A round takes, under the lock,
  * what is due of every slot (a copy of its new text, a heartbeat, a
- * cancel check, its final), lets go of the lock, runs it all in one
- * write transaction, and then, under the lock again, records what went
- * through: saved bytes leave the slot, news is posted, finals are marked
- * done and their writers woken.  A round that fails is rolled back and
- * its writes are tried again one by one, each in its own transaction,
- * so one bad reply (PostgreSQL aborts a transaction at its first error)
- * cannot keep every other from being saved.  Only the owner frees its
+ * cancel check, its final), lets go of the lock, runs the checks as
+ * plain reads and the writes in transactions of at most SAVER_BATCH (so
+ * the write lock is never held long), and then, under the lock again,
+ * records what went through: saved bytes leave the slot, news is
+ * posted, finals are marked done and their writers woken.  A batch that
+ * fails is rolled back and its writes are tried again one by one, each
+ * in its own transaction, so one bad reply (PostgreSQL aborts a
+ * transaction at its first error) cannot keep every other from being
+ * saved.  Only the owner frees its
  * slot; a round that holds a slot its owner dropped frees it after.
  */
 #include <errno.h>
@@ -28,6 +30,7 @@
 #define SAVER_OVERDUE_MS 2000	/* unthreaded: nothing saved this long */
 #define SAVER_WAIT_MS	50	/* unthreaded: then a round waits this */
 #define SAVER_BACKOFF_MS 100	/* after a failed round, doubled */
+#define SAVER_BATCH	32	/* writes in one transaction, at most */
 
 struct saver_slot {
 	int64_t			 msg_id;
@@ -240,45 +243,74 @@ sv_begin(struct db *db, long wait_ms)
 }
 
 /*
- * Run the round's items: all in one transaction; if that fails, each in
- * its own.  Sets each item's ok.  How many went through.
+ * Items [from, to): in one transaction; if that fails, each in its own.
+ * Sets each item's ok.
  */
-static size_t
-sv_run(struct db *db, struct sv_round *r, long wait_ms)
+static void
+sv_batch(struct db *db, struct sv_round *r, size_t from, size_t to,
+    long wait_ms)
 {
-	size_t	i, n = 0;
+	size_t	i;
 	int	bad = 0;
 
-	if (db == NULL || sv_begin(db, wait_ms) != 0)
-		return 0;
-	for (i = 0; i < r->n && !bad; i++)
-		if (sv_write(db, r, &r->items[i]) == -1)
+	if (sv_begin(db, wait_ms) != 0)
+		return;
+	for (i = from; i < to && !bad; i++)
+		if (r->items[i].kind != SV_CHECK &&
+		    sv_write(db, r, &r->items[i]) == -1)
 			bad = 1;
 	if (!bad && db_commit(db) == 0) {
-		for (i = 0; i < r->n; i++)
-			r->items[i].ok = 1;
-		return r->n;
+		for (i = from; i < to; i++)
+			if (r->items[i].kind != SV_CHECK)
+				r->items[i].ok = 1;
+		return;
 	}
 	if (!bad) {
 		/* The commit itself failed: nothing of it went through. */
 		log_warnx("saver: a round of %zu could not be committed",
-		    r->n);
-		return 0;
+		    to - from);
+		return;
 	}
 	db_rollback(db);
-	for (i = 0; i < r->n; i++) {
+	for (i = from; i < to; i++) {
+		if (r->items[i].kind == SV_CHECK)
+			continue;
 		if (sv_begin(db, wait_ms) != 0)
 			break;
 		if (sv_write(db, r, &r->items[i]) == -1) {
 			db_rollback(db);
 			continue;
 		}
-		if (db_commit(db) == 0) {
+		if (db_commit(db) == 0)
 			r->items[i].ok = 1;
-			n++;
-		}
 	}
-	return n;
+}
+
+/*
+ * Run the round's items.  Cancel checks are reads, outside any
+ * transaction (they never wait for a writer).  The writes go in
+ * transactions of at most SAVER_BATCH items: each holds the write lock
+ * for about a millisecond, so a turn that begins, a merge or a cancel
+ * waits that long behind the saver, never for a whole round of a
+ * thousand streams.
+ */
+static void
+sv_run(struct db *db, struct sv_round *r, long wait_ms)
+{
+	size_t	i, from, n;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].kind == SV_CHECK)
+			r->items[i].ok = sv_write(db, r, &r->items[i]) == 0;
+	for (from = 0; from < r->n; from = i) {
+		for (i = from, n = 0; i < r->n && n < SAVER_BATCH; i++)
+			if (r->items[i].kind != SV_CHECK)
+				n++;
+		if (n > 0)
+			sv_batch(db, r, from, i, wait_ms);
+	}
 }
 
 /*

@@ -7,9 +7,10 @@
  * stream for itself, 500 streams saving four times a second are 2,000
  * write transactions a second, each a stall for the stream that makes it.
  * Instead a stream hands its new text to its slot here and never waits:
- * under FastCGI one saver thread commits every slot's new text, its
- * heartbeat and its cancel check in one transaction a round (group
- * commit), on its own database handle, and the stream thread holds none.
+ * under FastCGI one saver thread commits every slot's new text and its
+ * heartbeat in a few transactions a round (group commit: up to 32
+ * replies each), looks at every reply's cancel flag with plain reads, on
+ * its own database handle, and the stream thread holds none.
  * The final save goes the same way, and saver_finish waits for it: the
  * stream writes its last event only once the row is final.
  *
