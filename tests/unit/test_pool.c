@@ -112,13 +112,6 @@ main(void)
 		CHECK(open == 0 && peak == 0, "SQLite has no pool: %d, %d",
 		    open, peak);
 	db_close(db);
-	if (db_engine_of(testdb_uri(path)) == DB_SQLITE) {
-		unlink(path);
-		strncat(path, "-wal", sizeof(path) - strlen(path) - 1);
-		unlink(path);
-		path[strlen(path) - 4] = '\0';
-		strncat(path, "-shm", sizeof(path) - strlen(path) - 1);
-		unlink(path);
-	}
+	testdb_remove(path);
 	return check_done("pool");
 }

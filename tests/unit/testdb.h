@@ -8,6 +8,7 @@
 #ifndef TESTDB_H
 #define TESTDB_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -48,6 +49,21 @@ static inline struct db *
 testdb_open(const char *path)
 {
 	return db_open(testdb_uri(path), 5000);
+}
+
+/* At the end: the file at path, and SQLite's -wal and -shm beside it. */
+static inline void
+testdb_remove(const char *path)
+{
+	char	f[512];
+
+	unlink(path);	/* on PostgreSQL, the name made for it */
+	if (db_engine_of(testdb_uri(path)) != DB_SQLITE)
+		return;
+	snprintf(f, sizeof(f), "%s-wal", path);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s-shm", path);
+	unlink(f);
 }
 
 #endif
