@@ -49,12 +49,15 @@ static _Atomic int64_t	spawn_last;	/* util_mono_ms of the last start */
 
 /*
  * Turns that end together (a burst) need one new extractor, not one
- * each: the one this process started less than SPAWN_GAP_MS ago is
- * alive (it lingers longer than that) and takes the pending jobs one
- * after another, in well under a millisecond each with the rules alone.
+ * each, when extraction is the rules alone (the built-in model): a job
+ * then takes about a millisecond, and the extractor this process started
+ * less than SPAWN_GAP_MS ago takes the pending jobs one after another.
  * So within the gap a turn's job is handed to an extractor waiting for
- * one, or left pending, and no process is started; a backlog that
- * outlasts the gap starts another, up to INTAKE_MAX_EXTRACTORS.
+ * one or left pending (the cap is 1 then: one is started only when none
+ * runs or waits, so a job is never left with nobody to take it).  With a
+ * model, a job waits on the provider for seconds: every turn may start
+ * one, up to INTAKE_MAX_EXTRACTORS, so a slow extraction never holds up
+ * another.
  */
 #define SPAWN_GAP_MS	250
 
@@ -234,16 +237,25 @@ void
 spawn_extractor(struct db *db, const struct config *cfg, const char *conv_id,
     int turn)
 {
-	int64_t	id, now;
+	int64_t	id, now, last;
 	long	handed, cap = cfg->max_extractors;
 
 	/* An extractor that cannot run would leave the job running with no
 	   process behind it: it stays pending for a later one instead. */
 	if (db == NULL || !spawn_ready())
 		return;
+	/*
+	 * Within the gap, one is started only if none runs or waits.  The
+	 * gap is taken before the claim, by one thread of the burst: the
+	 * others see it taken even while the first is still starting its
+	 * extractor.
+	 */
 	now = util_mono_ms();
-	if (spawn_last != 0 && now - atomic_load(&spawn_last) < SPAWN_GAP_MS)
-		cap = 0;	/* hand it over, or leave it pending */
+	last = atomic_load(&spawn_last);
+	if (cfg->provider == PROVIDER_BUILTIN && ((last != 0 && now - last <
+	    SPAWN_GAP_MS) || !atomic_compare_exchange_strong(&spawn_last,
+	    &last, now)))
+		cap = 1;
 	switch (jobs_claim_turn(db, conv_id, turn, cap, cfg->stale_ms, &id,
 	    &handed)) {
 	case CLAIMED:
@@ -252,8 +264,6 @@ spawn_extractor(struct db *db, const struct config *cfg, const char *conv_id,
 			break;
 		if (spawn_job(id) == -1)
 			jobs_unclaim(db, id);
-		else
-			atomic_store(&spawn_last, util_mono_ms());
 		break;
 	case CLAIM_NONE:
 		/* The cap is full: a running extractor drains it. */

@@ -129,8 +129,6 @@ jobs_under_cap(struct db *db, long pid, long cap, long stale_ms)
 {
 	int	n;
 
-	if (cap <= 0)
-		return 0;	/* none to be started now (spawn.c's gap) */
 	if ((n = jobs_running(db, pid)) == -1)
 		return -1;
 	/*

@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -149,6 +150,29 @@ def running_extractors(env_needle):
         if st is None or st[1] in ("t", "T") or st[2] in ps:
             continue
         out.append(p)
+    return out
+
+
+def adopted_extractors():
+    """Pids of intake-extract processes that are this process's children,
+    zombies included: with this process the subreaper, every extractor a
+    server starts (double-forked, orphaned) is adopted by it, so a spawn
+    shows up here until reap_adopted reaps it."""
+    out = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for t in tasks:
+        try:
+            with open("/proc/self/task/%s/children" % t) as f:
+                pids = [int(x) for x in f.read().split()]
+        except OSError:
+            continue
+        for pid in pids:
+            st = harness.proc_stat(pid)
+            if st is not None and st[0] == "intake-extract":
+                out.add(pid)
     return out
 
 
@@ -738,6 +762,272 @@ class CapTests(MockServerTestCase):
             self.assertEqual(self.value(d, "phone"), "+1555300%04d" % i)
             self.assertEqual(self.value(d, "urgency"), "normal")
             self.assertEqual(len(self.rows(d, "model", 1)), 1)
+        harness.reap_adopted()
+
+
+# --------------------------------------------------------------------------
+# an extractor that has run out of jobs waits a while for the next one
+# (INTAKE_EXTRACT_LINGER_MS): the web program hands it the next turn's job
+# instead of starting a process
+
+class LingerTests(Checks, ServerTestCase):
+    CAP = 2
+    server_env = {"INTAKE_ADMIN_TOKEN": ADMIN,
+                  "INTAKE_MAX_EXTRACTORS": str(CAP),
+                  "INTAKE_EXTRACT_LINGER_MS": "6000"}
+    word_delay_ms = 1
+
+    def setUp(self):
+        self.wait_idle()
+
+    def job_of(self, conv, turn):
+        rows = self.server.query("SELECT * FROM jobs WHERE conversation_id "
+                                 "= ? AND turn = ?", (conv, turn))
+        return rows[0] if rows else None
+
+    def wait_done(self, conv, turn, timeout=LEAD_WAIT):
+        return self.server.wait_for(
+            lambda: (lambda j: j if j is not None and j["state"] == "done"
+                     else None)(self.job_of(conv, turn)),
+            timeout, 0.02, "the job of %s turn %d done" % (conv, turn))
+
+    def test_next_turn_goes_to_the_waiting_extractor(self):
+        """A turn that ends while an extractor waits is extracted by that
+        same process (its pid in the jobs table), and nothing is started
+        for it."""
+        conv, token = self.server.create_conversation()
+        self.turn_ok(conv, token, "Hello, my name is Ada Byron.")
+        pid = self.wait_done(conv, 1)["pid"]
+        self.assertTrue(pid)
+        # It waits: alive, and on the node's list of waiting extractors.
+        self.server.wait_for(lambda: self.server.query(
+            "SELECT 1 FROM extractors WHERE pid = ?", (pid,)), LEAD_WAIT,
+            0.02, "extractor %d waiting" % pid)
+        st = harness.proc_stat(pid)
+        self.assertTrue(st is not None and st[1] not in ("Z", "X"),
+                        "the extractor %d left at once: %r" % (pid, st))
+        before = adopted_extractors()
+        self.turn_ok(conv, token, "You can reach me at 555-010-2233.")
+        job = self.wait_done(conv, 2)
+        self.assertEqual(job["pid"], pid, "turn 2's job ran in another "
+                         "extractor than the one waiting")
+        self.assertEqual(adopted_extractors() - before, set(),
+                         "an extractor was started for turn 2")
+        d = self.wait_detail(conv, lambda d: self.value(d, "phone"),
+                             "turn 2's phone")
+        self.assertEqual(self.value(d, "phone"), "+15550102233")
+        self.assertEqual(self.value(d, "full_name"), "Ada Byron")
+
+    def test_burst_starts_at_most_cap_extractors(self):
+        """A burst of turns is served by at most INTAKE_MAX_EXTRACTORS
+        processes in all: those that run out of jobs wait and are handed
+        the next ones, rather than leaving and being started again."""
+        n, workers = 12, 4
+        convs = [self.server.create_conversation() for _ in range(n)]
+        needle = ("INTAKE_DB=" + self.server.db_uri).encode()
+        before = adopted_extractors()
+        samples, errors = [], []
+        stop = threading.Event()
+
+        def sampler():
+            while not stop.is_set():
+                samples.append(len(running_extractors(needle)))
+                stop.wait(0.01)
+
+        def worker(k):
+            for i in range(k, n, workers):
+                conv, token = convs[i]
+                try:
+                    _, events = self.server.turn(
+                        conv, token, "My number is 555-400-%04d." % i)
+                    if not events or events[-1].event != "done":
+                        errors.append("turn %d: %r" % (i, events[-2:]))
+                except Exception as e:
+                    errors.append("turn %d: %r" % (i, e))
+                time.sleep(random.uniform(0, 0.1))
+
+        th = threading.Thread(target=sampler, daemon=True)
+        th.start()
+        try:
+            ws = [threading.Thread(target=worker, args=(k,), daemon=True)
+                  for k in range(workers)]
+            for w in ws:
+                w.start()
+            for w in ws:
+                w.join(60)
+            self.assertEqual(errors, [], "server log:\n" +
+                             self.server.log_tail(20))
+            for conv, _ in convs:
+                self.wait_done(conv, 1, JOBS_WAIT)
+        finally:
+            stop.set()
+            th.join(2)
+        started = adopted_extractors() - before
+        pids = {r["pid"] for c, _ in convs for r in self.jobs(c)}
+        self.assertLessEqual(len(pids), self.CAP, "%d extractors ran the "
+                             "burst's %d jobs: %r" % (len(pids), n, pids))
+        self.assertLessEqual(len(started), self.CAP, "%d extractors were "
+                             "started for the burst: %r" % (len(started),
+                                                            started))
+        self.assertLessEqual(max(samples), self.CAP)
+        for i, (conv, _) in enumerate(convs):
+            d = self.detail(conv)
+            self.assertEqual(self.value(d, "phone"), "+1555400%04d" % i)
+
+
+class BurstTests(Checks, ServerTestCase):
+    """Turns that end together start one extractor, not one each: the
+    one started a moment ago takes the others' jobs (cgi/spawn.c,
+    SPAWN_GAP_MS), though the cap would allow eight."""
+    CAP = 8
+    server_env = {"INTAKE_ADMIN_TOKEN": ADMIN,
+                  "INTAKE_MAX_EXTRACTORS": str(CAP)}
+    word_delay_ms = 1
+
+    def test_turns_ending_together_start_one_extractor(self):
+        self.wait_idle()
+        n = 8
+        convs = [self.server.create_conversation() for _ in range(n)]
+        before = adopted_extractors()
+        go, errors = threading.Barrier(n), []
+
+        def worker(i):
+            conv, token = convs[i]
+            go.wait(10)
+            try:
+                _, events = self.server.turn(
+                    conv, token, "My number is 555-700-%04d." % i)
+                if not events or events[-1].event != "done":
+                    errors.append("turn %d: %r" % (i, events[-2:]))
+            except Exception as e:
+                errors.append("turn %d: %r" % (i, e))
+
+        ws = [threading.Thread(target=worker, args=(i,), daemon=True)
+              for i in range(n)]
+        t0 = time.monotonic()
+        for w in ws:
+            w.start()
+        for w in ws:
+            w.join(60)
+        took = time.monotonic() - t0
+        self.assertEqual(errors, [], "server log:\n" +
+                         self.server.log_tail(20))
+        for conv, _ in convs:
+            self.server.wait_for(lambda: all(
+                r["state"] == "done" for r in self.jobs(conv)) and
+                self.jobs(conv), JOBS_WAIT, 0.02, "jobs of %s done" % conv)
+        started = adopted_extractors() - before
+        pids = {r["pid"] for c, _ in convs for r in self.jobs(c)}
+        # The turns end within a moment of each other (they took
+        # took s in all); a second extractor may start only if the
+        # burst outlasted the gap.
+        self.assertLessEqual(len(started), 2, "%d extractors started for "
+                             "%d turns ending together (in %.2f s): %r" %
+                             (len(started), n, took, started))
+        self.assertLessEqual(len(pids), 2, pids)
+        for i, (conv, _) in enumerate(convs):
+            d = self.wait_detail(conv, lambda d: self.value(d, "phone"),
+                                 "turn %d's phone" % i)
+            self.assertEqual(self.value(d, "phone"), "+1555700%04d" % i)
+
+
+class LingerLeaveTests(Checks, ServerTestCase):
+    """An extractor waits INTAKE_EXTRACT_LINGER_MS at most, then leaves:
+    no process, no row, no zombie left."""
+    server_env = {"INTAKE_ADMIN_TOKEN": ADMIN,
+                  "INTAKE_EXTRACT_LINGER_MS": "1000"}
+    word_delay_ms = 1
+
+    def test_waiting_extractor_leaves_after_the_limit(self):
+        self.wait_idle()
+        fcgi = self.server.fcgi_pids()
+        conv, token = self.server.create_conversation()
+        self.turn_ok(conv, token, "Hi, I am Tom Reed, 555-303-4455.")
+        rows = self.wait_jobs(conv, n=1)
+        pid = rows[0]["pid"]
+        t_done = time.monotonic()
+        waiting = self.server.query("SELECT pid FROM extractors")
+        self.assertIn(pid, [r[0] for r in waiting],
+                      "the extractor is not waiting: %r" % waiting)
+        # It leaves within the limit (and the machine's slowness).
+        self.server.wait_for(
+            lambda: harness.proc_stat(pid) is None or
+            harness.proc_stat(pid)[1] in ("Z", "X"), 20, 0.02,
+            "extractor %d gone" % pid)
+        self.assertGreater(time.monotonic() - t_done, 0.5,
+                           "the extractor did not wait")
+        self.assertEqual(self.server.query("SELECT * FROM extractors"), [],
+                         "a row is left for an extractor that left")
+        reaped = harness.reap_adopted()
+        self.assertIn(pid, [p for p, _ in reaped], "the extractor was not "
+                      "adopted and reaped by the subreaper: %r" % reaped)
+        self.assertIsNone(harness.proc_stat(pid))
+        bad = [z for z in harness.zombies()
+               if z[1] in fcgi or z[1] == self.server.proc.pid]
+        self.assertEqual(bad, [], "zombies under intake.fcgi/lighttpd: %r"
+                         % bad)
+        self.assertEqual(self.value(self.detail(conv), "phone"),
+                         "+15553034455")
+
+
+class LingerRaceTests(Checks, ServerTestCase):
+    """The web program hands a turn's job to a waiting extractor while
+    that extractor decides to leave: both happen under the node's jobs
+    lock, so either the job is handed before (the extractor finds it and
+    stays) or the extractor has left (the web program starts another).
+    Run at the edge, again and again: no job may wait for the maintenance
+    round or the sweep."""
+    LINGER_MS = 150
+    ROUNDS = 30
+    server_env = {"INTAKE_ADMIN_TOKEN": ADMIN, "INTAKE_MAX_EXTRACTORS": "2",
+                  "INTAKE_EXTRACT_LINGER_MS": str(LINGER_MS)}
+    word_delay_ms = 1
+
+    def test_leave_and_hand_over_never_strand_a_job(self):
+        self.wait_idle()
+        rng = random.Random(15)
+        convs = [self.server.create_conversation() for _ in range(2)]
+        mark = len(self.server.log_text())
+        late, pids = [], []
+        for i in range(self.ROUNDS):
+            conv, token = convs[i % 2]
+            turn = i // 2 + 1
+            self.turn_ok(conv, token, "Round %d: call 555-600-%04d." %
+                         (i, i))
+            t0 = time.monotonic()
+            # Well under the maintenance round's 5 s settle: a stranded
+            # job would take that, and the sweep longer.
+            try:
+                self.server.wait_for(lambda: self.server.query(
+                    "SELECT pid FROM jobs WHERE conversation_id = ? AND "
+                    "turn = ? AND state = 'done'", (conv, turn)), 4.5, 0.01,
+                    "round %d's job" % i)
+            except AssertionError:
+                late.append((i, [dict(r) for r in self.jobs(conv)]))
+                continue
+            pids.append(self.server.query(
+                "SELECT pid FROM jobs WHERE conversation_id = ? AND "
+                "turn = ?", (conv, turn))[0][0])
+            # The next turn ends around the moment this one's extractor
+            # gives up waiting: before it, at it, or just after.
+            lag = time.monotonic() - t0
+            time.sleep(max(0.0, rng.uniform(0, 2.0 * self.LINGER_MS / 1000)
+                           - lag))
+        log = self.server.log_text()[mark:]
+        self.assertEqual(late, [], "jobs not run at once (stranded):\n%s"
+                         % self.server.log_tail(30))
+        for words in ("job(s) waiting; starting an extractor",
+                      "its extractor is gone"):
+            self.assertNotIn(words, log, "a job was stranded and "
+                             "recovered by the maintenance round")
+        # Both sides of the race were run: some turns were handed to the
+        # extractor that ran the turn before, some started a new one.
+        same = sum(1 for a, b in zip(pids, pids[1:]) if a == b)
+        sys.stderr.write("DEBUG pids %r\n" % pids)
+        self.assertGreater(same, 0, "no job was handed to a waiting "
+                           "extractor: %r" % pids)
+        self.assertGreater(len(set(pids)), 1, "no extractor ever left "
+                           "within the rounds: %r" % pids)
         harness.reap_adopted()
 
 
