@@ -175,7 +175,8 @@ sv_take(struct sv_round *r, int64_t now)
 		if (kind == SV_SAVE) {
 			it->len = s->plen;
 			it->at = r->alen;
-			memcpy(r->arena + r->alen, s->pend, s->plen);
+			if (s->plen > 0)	/* a heartbeat: pend may be NULL */
+				memcpy(r->arena + r->alen, s->pend, s->plen);
 			r->alen += s->plen;
 		}
 		s->in_round = 1;
@@ -336,8 +337,9 @@ sv_apply(struct sv_round *r, int64_t now)
 				atomic_store(&s->news, it->news);
 			s->last_checked = now;
 			if (it->kind == SV_SAVE) {
-				memmove(s->pend, s->pend + it->len,
-				    s->plen - it->len);
+				if (it->len > 0)	/* pend may be NULL */
+					memmove(s->pend, s->pend + it->len,
+					    s->plen - it->len);
 				s->plen -= it->len;
 				s->off += it->len;
 				s->last_saved = now;

@@ -42,6 +42,7 @@
 #define PIECE_MS	20	/* between pieces */
 #define TEXT_MAX	(PIECES * PIECE + 1)
 #define BOUND_MS	5000	/* generous bound for what SAVER_MS promises */
+#define QUIET_MS	1500	/* for SAVER_CHECK_MS: well under a heartbeat */
 #define GOOD		6	/* good replies beside the bad ones (4.) */
 #define ALARM_S		30	/* a phase that takes this long hangs */
 
@@ -214,24 +215,46 @@ check_gone(int line, int64_t id)
 	    "reply %lld: parts after the erase", (long long)id);
 }
 
-/* Wait up to BOUND_MS for slot's news to become want: ms taken or -1. */
+/*
+ * Wait up to bound ms for slot s's news to become want, meanwhile
+ * streaming piece after piece of reply feed_r to slot feed (or none):
+ * the ms it took, or -1.
+ */
 static int64_t
-news_within(struct saver_slot *s, enum saver_news want, int put_r)
+news_within(struct saver_slot *s, enum saver_news want, int64_t bound,
+    struct saver_slot *feed, int feed_r)
 {
 	char	p[PIECE];
 	int64_t	t0 = util_mono_ms();
 	int	k = 0;
 
 	while (saver_news(s) != want) {
-		if (util_mono_ms() - t0 > BOUND_MS)
+		if (util_mono_ms() - t0 > bound)
 			return -1;
-		if (put_r >= 0) {
-			piece(p, put_r, k++);
-			saver_put(s, p, PIECE);
+		if (feed != NULL) {
+			piece(p, feed_r, k++);
+			saver_put(feed, p, PIECE);
 		}
 		util_sleep_ms(10);
 	}
 	return util_mono_ms() - t0;
+}
+
+/* messages.heartbeat_at of reply id, or -1. */
+static int64_t
+heartbeat_of(int64_t id)
+{
+	struct db_stmt	*st;
+	int64_t		 v = -1;
+
+	if ((st = db_prepare(db, "SELECT heartbeat_at FROM messages "
+	    "WHERE id = ?")) == NULL)
+		return -1;
+	db_bind_int64(st, 1, id);
+	if (db_step(st) == DB_ROW)
+		v = db_column_int64(st, 0);
+	db_finalize(st);
+	return v;
 }
 
 /* 1. Many streams, threaded. */
@@ -349,20 +372,24 @@ test_threaded(void)
 	/* Each save of its own round would make rounds == writes. */
 	CHECK(b.writes - a.writes >= STREAMS * 3, "only %ld writes",
 	    b.writes - a.writes);
-	fprintf(stderr, "DEBUG rounds %ld writes %ld\n", b.rounds - a.rounds, b.writes - a.writes);
 	CHECK((b.rounds - a.rounds) * 2 < b.writes - a.writes, "%ld rounds "
 	    "for %ld writes: not committed together", b.rounds - a.rounds,
 	    b.writes - a.writes);
 }
 
-/* 2. A cancel asked from another handle. */
+/*
+ * 2. A cancel asked from another handle, to a quiet reply (found by the
+ * cancel check) and to a streaming one (found by its save).  The quiet
+ * one has just beaten its heart, so its next heartbeat (which would see
+ * the cancel too) is SAVER_HEART_MS away: QUIET_MS tells the two apart.
+ */
 static void
 test_cancel(void)
 {
 	struct saver_slot	*s[2];
 	char			 text[TEXT_MAX], conv[2][16] = { "cancel0",
 				    "cancel1" };
-	int64_t			 id[2], ms;
+	int64_t			 id[2], hb, t0, ms;
 	size_t			 len;
 	int			 i, k;
 
@@ -371,22 +398,29 @@ test_cancel(void)
 		CHECK(id[i] > 0, "cancel reply %d not begun", i);
 		s[i] = saver_open(id[i]);
 	}
-	/* Reply 0 streams, reply 1 is quiet: nothing is news yet. */
+	/* Reply 0 streams; reply 1, quiet, still beats its heart. */
 	len = text_of(text, 40, 20);
-	for (k = 0; k < 20; k++) {
-		saver_put(s[0], text + (size_t)k * PIECE, PIECE);
+	hb = heartbeat_of(id[1]);
+	t0 = util_mono_ms();
+	k = 0;
+	while (heartbeat_of(id[1]) == hb &&
+	    util_mono_ms() - t0 < SAVER_HEART_MS + BOUND_MS) {
+		if (k < 20)
+			saver_put(s[0], text + (size_t)k++ * PIECE, PIECE);
 		util_sleep_ms(PIECE_MS);
 	}
+	CHECK(heartbeat_of(id[1]) > hb, "a quiet reply's heartbeat not "
+	    "beaten in %lld ms", (long long)(util_mono_ms() - t0));
 	for (i = 0; i < 2; i++)
 		CHECK(saver_news(s[i]) == SAVER_GO_ON, "cancel reply %d: news "
 		    "before any cancel", i);
-	for (i = 0; i < 2; i++) {
-		CHECK(store_cancel(db, conv[i], &self) == CANCEL_ASKED,
-		    "cancel %d not asked", i);
-		ms = news_within(s[i], SAVER_CANCEL, i == 0 ? 41 : -1);
-		CHECK(ms >= 0, "cancel reply %d: no cancel within %d ms", i,
-		    BOUND_MS);
-	}
+	CHECK(store_cancel(db, conv[1], &self) == CANCEL_ASKED, "cancel 1");
+	ms = news_within(s[1], SAVER_CANCEL, QUIET_MS, s[0], 41);
+	CHECK(ms >= 0, "quiet reply: no cancel within %d ms", QUIET_MS);
+	CHECK(saver_news(s[0]) == SAVER_GO_ON, "the other reply cancelled");
+	CHECK(store_cancel(db, conv[0], &self) == CANCEL_ASKED, "cancel 0");
+	ms = news_within(s[0], SAVER_CANCEL, BOUND_MS, s[0], 42);
+	CHECK(ms >= 0, "streaming reply: no cancel within %d ms", BOUND_MS);
 	for (i = 0; i < 2; i++) {
 		CHECK(saver_finish(s[i], db, MSG_CANCELLED, text, len,
 		    NULL) == 0, "cancel reply %d: final not saved", i);
@@ -394,7 +428,12 @@ test_cancel(void)
 	}
 }
 
-/* 3. The conversation erased while its reply streams. */
+/*
+ * 3. The conversation erased while its reply streams.  s[0]: quiet after
+ * a save (the cancel check finds the erase), then dropped.  s[1]: streams
+ * on (its save finds it), then finished.  s[2]: finished before the
+ * saver could notice.
+ */
 static void
 test_erase(void)
 {
@@ -402,7 +441,7 @@ test_erase(void)
 	char			 text[TEXT_MAX], buf[TEXT_MAX], conv[32];
 	int64_t			 id[3], t0;
 	size_t			 len, plen;
-	int			 i, k, rc;
+	int			 i, k;
 
 	len = text_of(text, 50, 30);
 	for (i = 0; i < 3; i++) {
@@ -411,41 +450,42 @@ test_erase(void)
 		CHECK(id[i] > 0, "erase reply %d not begun", i);
 		s[i] = saver_open(id[i]);
 	}
-	/* Stream until something of each is saved. */
-	t0 = util_mono_ms();
 	for (k = 0; k < 30; k++) {
 		for (i = 0; i < 3; i++)
 			saver_put(s[i], text + (size_t)k * PIECE, PIECE);
 		util_sleep_ms(PIECE_MS);
 	}
-	for (i = 0; i < 3; i++) {
-		while (parts_read(db, id[i], buf, sizeof(buf), &plen) == 0 &&
-		    util_mono_ms() - t0 < BOUND_MS)
-			util_sleep_ms(10);
-		CHECK(plen > 0, "erase reply %d: nothing saved before the "
-		    "erase", i);
-		snprintf(conv, sizeof(conv), "erase%d", i);
-		CHECK(erase_conversation(db, conv) == 1, "erase %d", i);
-	}
-	/* 0: quiet after the erase (the cancel check finds it), then
-	   dropped.  1: streams on (its save finds it), then finished.
-	   2: finished before the saver could notice. */
-	t0 = util_mono_ms();
-	rc = saver_finish(s[2], db, MSG_COMPLETE, text, len, NULL);
-	CHECK(util_mono_ms() - t0 < BOUND_MS, "a final after an erase took "
-	    "%lld ms", (long long)(util_mono_ms() - t0));
-	(void)rc;	/* it changes nothing: 0 or -1 both say so */
-	CHECK(news_within(s[0], SAVER_ERASED, -1) >= 0, "quiet reply: no "
-	    "erase news within %d ms", BOUND_MS);
-	CHECK(news_within(s[1], SAVER_ERASED, 51) >= 0, "streaming reply: "
-	    "no erase news within %d ms", BOUND_MS);
-	saver_put(s[0], "more", 4);
-	saver_drop(s[0]);
+
+	/* 1: erased between two of its pieces. */
+	CHECK(erase_conversation(db, "erase1") == 1, "erase 1");
+	CHECK(news_within(s[1], SAVER_ERASED, BOUND_MS, s[1], 51) >= 0,
+	    "streaming reply: no erase news within %d ms", BOUND_MS);
 	saver_put(s[1], "more", 4);
 	t0 = util_mono_ms();
 	saver_finish(s[1], db, MSG_ERROR, text, len, "erased");
 	CHECK(util_mono_ms() - t0 < BOUND_MS, "a final after the erase news "
 	    "took %lld ms", (long long)(util_mono_ms() - t0));
+
+	/* 0: erased as soon as all of it is saved. */
+	t0 = util_mono_ms();
+	while ((parts_read(db, id[0], buf, sizeof(buf), &plen) < 0 ||
+	    plen < len) && util_mono_ms() - t0 < BOUND_MS)
+		util_sleep_ms(5);
+	CHECK(plen == len, "quiet reply: %zu of %zu bytes saved", plen, len);
+	CHECK(erase_conversation(db, "erase0") == 1, "erase 0");
+	CHECK(news_within(s[0], SAVER_ERASED, QUIET_MS, NULL, 0) >= 0,
+	    "quiet reply: no erase news within %d ms", QUIET_MS);
+	saver_put(s[0], "more", 4);
+	saver_drop(s[0]);
+
+	/* 2: finished right after the erase. */
+	CHECK(erase_conversation(db, "erase2") == 1, "erase 2");
+	t0 = util_mono_ms();
+	/* It changes nothing: what it returns does not matter. */
+	saver_finish(s[2], db, MSG_COMPLETE, text, len, NULL);
+	CHECK(util_mono_ms() - t0 < BOUND_MS, "a final after an erase took "
+	    "%lld ms", (long long)(util_mono_ms() - t0));
+
 	/* A round still holding the dropped slot writes nothing either. */
 	util_sleep_ms(SAVER_MS + 100);
 	for (i = 0; i < 3; i++)
