@@ -119,7 +119,7 @@ struct worker {
 	int		 direct;
 	char		 conv[128], token[128];
 	long		 conv_turns;
-	int64_t		 conv_t0;	/* when this conversation was asked for */
+	int64_t		 conv_t0;	/* its conversation asked for */
 	struct worker	*target;	/* a follower's worker, or NULL */
 	/* The first turn's conversation, for its followers: 0 until its
 	   first delta, 1 then, 2 when it failed before one. */
@@ -752,9 +752,10 @@ follow_run(struct worker *f)
 	struct turn	 tu;
 	struct sse	 s;
 	char		 req[512];
-	int64_t		 until = util_mono_us() + (int64_t)o.timeout_s * 1000000;
+	int64_t		 until;
 	int		 st;
 
+	until = util_mono_us() + (int64_t)o.timeout_s * 1000000;
 	while ((st = __atomic_load_n(&w->started, __ATOMIC_ACQUIRE)) == 0 &&
 	    util_mono_us() < until)
 		usleep(2000);

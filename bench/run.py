@@ -3114,10 +3114,10 @@ def report(mach, elapsed):
         mach["nproc"], mach["cpu"], mach["kernel"]))
     a("- **Date:** %s; load average at start %.2f %.2f %.2f; the suite "
       "took %.0f s" % ((mach["date"],) + tuple(mach["load"]) + (elapsed,)))
-    a("- **Build:** `-O2 -g -DNDEBUG` (build/bench); lighttpd %s, Apache %s, "
-      "SQLite %s; everything on 127.0.0.1" % (mach["lighttpd"],
-                                               mach["apache"],
-                                               mach["sqlite"]))
+    a("- **Build:** `-O2 -g -DNDEBUG` (%s); lighttpd %s, Apache %s, SQLite "
+      "%s; everything on 127.0.0.1; open descriptors %d" % (
+          os.path.relpath(BUILD, TOP), mach["lighttpd"], mach["apache"],
+          mach["sqlite"], mach.get("nofile", 0)))
     if "mock" in R:
         a("- **Mock provider ceiling** (bench/mockllm, one thread, read "
           "directly by bench/load on the same two cores): %.0f streams/s at "
