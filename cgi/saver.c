@@ -309,8 +309,13 @@ sv_run(struct db *db, struct sv_round *r, long wait_ms)
 		for (i = from, n = 0; i < r->n && n < SAVER_BATCH; i++)
 			if (r->items[i].kind != SV_CHECK)
 				n++;
-		if (n > 0)
-			sv_batch(db, r, from, i, wait_ms);
+		if (n == 0)
+			continue;
+		/* Between two batches, a writer queued meanwhile goes
+		   first (the gate's waiter needs a moment to run). */
+		if (from > 0)
+			util_sleep_ms(1);
+		sv_batch(db, r, from, i, wait_ms);
 	}
 }
 

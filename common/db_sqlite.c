@@ -46,7 +46,22 @@ struct sq_db {
 	sqlite3		*h;
 	struct sq_stmt	*cache[SQ_CACHE];
 	int		 ncache;
+	int		 gated;		/* holds sq_gate: in BEGIN IMMEDIATE */
 };
+
+/*
+ * The write gate.  This process's writers queue on one mutex before
+ * BEGIN IMMEDIATE and hold it to COMMIT or ROLLBACK, instead of polling
+ * SQLite's lock: a waiter blocked on the mutex is woken when the writer
+ * before it lets go, where a poller sleeping 1-10 ms misses a lock that
+ * is free only between another writer's transactions (the saver's
+ * batches) and, with a thousand streams, could starve past the busy
+ * timeout.  SQLite takes one writer at a time anyway, so nothing is lost.
+ * The wait is bounded by the same deadline as the lock's.  Other
+ * processes (the extractors) still meet SQLite's lock and the busy
+ * handler.
+ */
+static pthread_mutex_t	sq_gate = PTHREAD_MUTEX_INITIALIZER;
 
 static const struct db_ops sq_ops;
 
@@ -314,10 +329,52 @@ sq_close(struct db *db)
 	free(d);
 }
 
+/* Take the gate within wait_ms (0: only if free).  0, or 1 busy. */
+static int
+sq_gate_take(struct sq_db *d, long wait_ms)
+{
+	struct timespec	until;
+
+	if (wait_ms <= 0) {
+		if (pthread_mutex_trylock(&sq_gate) != 0)
+			return 1;
+	} else {
+		util_deadline(&until, CLOCK_REALTIME, wait_ms);
+		if (pthread_mutex_timedlock(&sq_gate, &until) != 0)
+			return 1;
+	}
+	d->gated = 1;
+	return 0;
+}
+
+static void
+sq_gate_give(struct sq_db *d)
+{
+	if (d->gated) {
+		d->gated = 0;
+		pthread_mutex_unlock(&sq_gate);
+	}
+}
+
 static int
 sq_begin(struct db *db, long wait_ms)
 {
-	return sq_exec_wait(db, "BEGIN IMMEDIATE", "begin", wait_ms);
+	struct sq_db	*d = (struct sq_db *)db;
+	int64_t		 t0 = util_mono_ms();
+	long		 left;
+	int		 rc;
+
+	if (d->gated) {
+		log_warnx("begin: a transaction is open on this handle");
+		return -1;
+	}
+	if (sq_gate_take(d, wait_ms) != 0)
+		return 1;
+	left = wait_ms > 0 ? wait_ms - (long)(util_mono_ms() - t0) : 0;
+	if ((rc = sq_exec_wait(db, "BEGIN IMMEDIATE", "begin",
+	    left > 0 ? left : 0)) != 0)
+		sq_gate_give(d);
+	return rc;
 }
 
 static int
@@ -339,6 +396,7 @@ sq_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(sq_h(db)))
 		(void)sqlite3_exec(sq_h(db), "ROLLBACK", NULL, NULL, NULL);
+	sq_gate_give((struct sq_db *)db);
 }
 
 static int
@@ -353,6 +411,7 @@ sq_commit(struct db *db)
 		sq_rollback(db);
 		return -1;
 	}
+	sq_gate_give((struct sq_db *)db);
 	return 0;
 }
 
