@@ -9,11 +9,13 @@
  * the last one checkpoints the WAL), so a slow open never holds up a
  * worker that only wants an idle handle.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checks_run.h"
@@ -25,46 +27,101 @@
 #include "util.h"
 
 #define DBPOOL_REFUSED_LOG_MS	60000	/* a refused database logged this often */
+#define DBPOOL_OVER_LOG_MS	60000	/* so is a handle opened past the cap */
 
 static pthread_mutex_t	 pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 pool_cond;	/* a handle back, or room to open */
+static pthread_once_t	 pool_once = PTHREAD_ONCE_INIT;
+static int		 pool_cond_ok;
 static const struct config *pool_cfg;
 static int		 pool_cgi;
 static struct db	**pool_idle;	/* [0] idle longest, [n - 1] last */
 static size_t		 pool_n, pool_cap;
 static int		 pool_out;	/* taken, not given back */
+static int		 pool_open;	/* idle, taken, or being opened */
+
+/* pool_cond waits on the monotonic clock. */
+static void
+pool_cond_make(void)
+{
+	pthread_condattr_t	attr;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return;
+	pool_cond_ok = pthread_condattr_setclock(&attr,
+	    CLOCK_MONOTONIC) == 0 && pthread_cond_init(&pool_cond,
+	    &attr) == 0;
+	pthread_condattr_destroy(&attr);
+}
 
 void
 dbpool_init(const struct config *cfg, int cgi)
 {
+	pthread_once(&pool_once, pool_cond_make);
 	pthread_mutex_lock(&pool_lock);
 	pool_cfg = cfg;
 	pool_cgi = cgi;
 	pthread_mutex_unlock(&pool_lock);
 }
 
-/* An idle handle, counted out; NULL when none is idle (counted out too:
-   the caller opens one or calls pool_failed). */
+/*
+ * An idle handle, counted out.  With none idle and DBPOOL_MAX open, wait
+ * up to the busy timeout for one to come back (the time the request
+ * would otherwise have waited for SQLite's lock, handle in hand), then
+ * go past the cap.  NULL when the caller is to open one: counted open
+ * and out already (pool_failed when it cannot).
+ */
 static struct db *
 pool_take(const struct config **cfg, int *cgi)
 {
-	struct db	*db = NULL;
+	static _Atomic int64_t	 logged;
+	struct timespec		 until;
+	struct db		*db = NULL;
+	int			 waiting = 0, over = 0, open;
+	int64_t			 now, last;
 
 	pthread_mutex_lock(&pool_lock);
-	if (pool_n > 0)
-		db = pool_idle[--pool_n];
-	pool_out++;
 	*cfg = pool_cfg;
 	*cgi = pool_cgi;
+	while (pool_n == 0 && pool_open >= DBPOOL_MAX && !over) {
+		if (pool_cfg == NULL || !pool_cond_ok)
+			over = 1;
+		else if (!waiting) {
+			util_deadline(&until, CLOCK_MONOTONIC,
+			    pool_cfg->busy_timeout_ms);
+			waiting = 1;
+		} else if (pthread_cond_timedwait(&pool_cond, &pool_lock,
+		    &until) == ETIMEDOUT)
+			over = pool_n == 0 && pool_open >= DBPOOL_MAX;
+	}
+	if (pool_n > 0)
+		db = pool_idle[--pool_n];
+	else
+		pool_open++;
+	pool_out++;
+	open = pool_open;
 	pthread_mutex_unlock(&pool_lock);
+	if (over && db == NULL) {
+		now = util_mono_ms();
+		last = atomic_load(&logged);
+		if (last == 0 || now - last >= DBPOOL_OVER_LOG_MS) {
+			atomic_store(&logged, now);
+			log_warnx("database handles: all %d in use for the "
+			    "busy timeout; %d open now", DBPOOL_MAX, open);
+		}
+	}
 	return db;
 }
 
-/* A handle pool_take counted out could not be had. */
+/* A handle pool_take left to the caller to open could not be. */
 static void
 pool_failed(void)
 {
 	pthread_mutex_lock(&pool_lock);
 	pool_out--;
+	pool_open--;
+	if (pool_cond_ok)
+		pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
 }
 
@@ -139,14 +196,20 @@ dbpool_put(struct db *db)
 		cap = pool_cap == 0 ? 8 : pool_cap * 2;
 		if ((grown = realloc(pool_idle, cap * sizeof(*grown))) ==
 		    NULL) {
+			/* No room to keep it: closed, not leaked. */
+			pool_open--;
+			if (pool_cond_ok)
+				pthread_cond_signal(&pool_cond);
 			pthread_mutex_unlock(&pool_lock);
-			db_close(db);	/* no room to keep it: not leaked */
+			db_close(db);
 			return;
 		}
 		pool_idle = grown;
 		pool_cap = cap;
 	}
 	pool_idle[pool_n++] = db;
+	if (pool_cond_ok)
+		pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
 }
 
@@ -166,6 +229,9 @@ dbpool_trim(int keep)
 		db = pool_idle[0];
 		memmove(pool_idle, pool_idle + 1, --pool_n *
 		    sizeof(*pool_idle));
+		pool_open--;
+		if (pool_cond_ok)
+			pthread_cond_signal(&pool_cond);
 		pthread_mutex_unlock(&pool_lock);
 		db_close(db);
 		n++;
@@ -173,11 +239,12 @@ dbpool_trim(int keep)
 }
 
 void
-dbpool_stats(int *idle, int *out)
+dbpool_stats(int *idle, int *out, int *open)
 {
 	pthread_mutex_lock(&pool_lock);
 	*idle = (int)pool_n;
 	*out = pool_out;
+	*open = pool_open;
 	pthread_mutex_unlock(&pool_lock);
 }
 

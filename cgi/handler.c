@@ -3,6 +3,7 @@
  * handler) needs from a request: its JSON body, its bearer token, whether
  * it is staff's.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -57,10 +58,19 @@ handler_body(struct ctx *c, char **body, size_t *len)
 		http_error(&c->h, ERR_MEDIA_TYPE, NULL);
 		return -1;
 	}
+	/* No database handle is held while a client takes its time. */
+	handler_db_put(c);
 	switch (http_read_body(&c->h, (size_t)c->cfg->body_max,
 	    c->cfg->body_timeout_ms, body, len)) {
 	case HTTP_BODY_OK:
-		return 0;
+		if (handler_db(c) != NULL)
+			return 0;
+		free(*body);
+		*body = NULL;
+		*len = 0;
+		http_error(&c->h, ERR_UNAVAILABLE, "The database is "
+		    "unavailable.");
+		return -1;
 	case HTTP_BODY_TOO_LARGE:
 		http_error(&c->h, ERR_TOO_LARGE, "The request body is too "
 		    "large.");

@@ -1023,7 +1023,6 @@ class LingerRaceTests(Checks, ServerTestCase):
         # Both sides of the race were run: some turns were handed to the
         # extractor that ran the turn before, some started a new one.
         same = sum(1 for a, b in zip(pids, pids[1:]) if a == b)
-        sys.stderr.write("DEBUG pids %r\n" % pids)
         self.assertGreater(same, 0, "no job was handed to a waiting "
                            "extractor: %r" % pids)
         self.assertGreater(len(set(pids)), 1, "no extractor ever left "
