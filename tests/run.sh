@@ -71,7 +71,7 @@ done
 # --run ends the cluster with the test, and its watchdog ends it if we
 # are killed, so no postgres outlives this script.
 pg_suites="test_turn test_resilience test_staff test_notify test_extract
-test_hostile test_attack test_bodies test_provider test_valgrind"
+test_hostile test_attack test_bodies test_provider test_valgrind test_workers"
 pg_units=$(grep -l -E 'testdb\.h|INTAKE_TEST_DB' tests/unit/test_*.c |
 	sed 's|.*/||; s|\.c$||')
 if "$PY" tests/pg_cluster.py --available 2>> "$log"; then
