@@ -78,7 +78,6 @@ pool_take(const struct config **cfg, int *cgi)
 	struct timespec		 until;
 	struct db		*db = NULL;
 	int			 waiting = 0, over = 0, open;
-	int64_t			 now, last;
 
 	pthread_mutex_lock(&pool_lock);
 	*cfg = pool_cfg;
@@ -102,13 +101,9 @@ pool_take(const struct config **cfg, int *cgi)
 	open = pool_open;
 	pthread_mutex_unlock(&pool_lock);
 	if (over && db == NULL) {
-		now = util_mono_ms();
-		last = atomic_load(&logged);
-		if (last == 0 || now - last >= DBPOOL_OVER_LOG_MS) {
-			atomic_store(&logged, now);
+		if (util_every(&logged, DBPOOL_OVER_LOG_MS))
 			log_warnx("database handles: all %d in use for the "
 			    "busy timeout; %d open now", DBPOOL_MAX, open);
-		}
 	}
 	return db;
 }
@@ -136,7 +131,6 @@ pool_may_open(const struct config *cfg, int cgi, int making,
 {
 	static _Atomic int64_t	 logged;
 	char			 why[PATHS_MAX + 256];
-	int64_t			 now, last;
 
 	if (!making)
 		return db_engine_of(cfg->db) == DB_POSTGRES ||
@@ -144,12 +138,8 @@ pool_may_open(const struct config *cfg, int cgi, int making,
 	if (checks_db_create(cfg, cgi, docroot, ctxroot, why,
 	    sizeof(why)) == 0)
 		return 1;
-	now = util_mono_ms();
-	last = atomic_load(&logged);
-	if (last == 0 || now - last >= DBPOOL_REFUSED_LOG_MS) {
-		atomic_store(&logged, now);
+	if (util_every(&logged, DBPOOL_REFUSED_LOG_MS))
 		log_warnx("%s", why);
-	}
 	return 0;
 }
 

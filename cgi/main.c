@@ -201,7 +201,6 @@ worker_start(void)
 	struct stack		*st;
 	pthread_attr_t		 attr;
 	pthread_t		 tid;
-	int64_t			 now, last;
 	int			 attr_ok = 0;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -223,12 +222,8 @@ worker_start(void)
 	pthread_attr_destroy(&attr);
 	return 0;
 fail:
-	now = util_mono_ms();
-	last = atomic_load(&logged);
-	if (last == 0 || now - last >= WORKER_FAIL_LOG_MS) {
-		atomic_store(&logged, now);
+	if (util_every(&logged, WORKER_FAIL_LOG_MS))
 		log_warn("starting a worker (%ld running)", workers);
-	}
 	if (attr_ok)
 		pthread_attr_destroy(&attr);
 	if (st != NULL && st->map != NULL)

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -217,4 +218,14 @@ util_deadline(struct timespec *ts, clockid_t clock, long ms)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+int
+util_every(_Atomic int64_t *last, long ms)
+{
+	int64_t	now = util_mono_ms(), was = atomic_load(last);
+
+	if (was != 0 && now - was < ms)
+		return 0;
+	return atomic_compare_exchange_strong(last, &was, now);
 }

@@ -46,6 +46,13 @@ void		 util_set_node(const char *);
 
 /* ts = the clock's now + ms, for pthread_cond_timedwait and the like. */
 void		 util_deadline(struct timespec *ts, clockid_t clock, long ms);
+
+/*
+ * 1 on the first call and whenever ms have passed since the last call
+ * that answered 1 (*last records it), else 0: a warning said at most
+ * that often.  Thread-safe; errno is left as it was.
+ */
+int		 util_every(_Atomic int64_t *last, long ms);
 const char	*util_node(void);
 
 /* 1 when two secrets are equal; the time taken depends on lengths alone. */
